@@ -1,0 +1,64 @@
+/* hub_avro: Confluent-framed Avro <-> JSON documents.
+ *
+ * The services work on JSON documents (jansson) shaped like the reader
+ * schema: records are objects, a union is its branch's plain value or null,
+ * enums are symbol strings, bytes/fixed are lower-case hex, `date` logical
+ * ints are "YYYY-MM-DD" and `timestamp-millis` longs are ISO-8601 UTC
+ * ("2026-11-02T01:15:00.000Z"). The encoder accepts the same shape (and any
+ * ISO-8601 offset for timestamps); it is what producers test with
+ * `crvsctl publish`.
+ *
+ * Decoding resolves the writer schema (by the frame's schema id, through the
+ * catalog) into the reader schema with avro-c's resolver, once per writer id;
+ * the resolved value is reused for every message of that id. */
+#ifndef HUB_AVRO_H
+#define HUB_AVRO_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub_catalog.h"
+
+typedef struct hub_avro_decoder hub_avro_decoder;
+typedef struct hub_avro_encoder hub_avro_encoder;
+
+typedef enum {
+    HUB_DECODE_OK = 0,
+    HUB_DECODE_REJECT,   /* never decodable: dead letter with reason */
+    HUB_DECODE_TRANSIENT /* schema source unreachable: retry the batch later */
+} hub_decode_status;
+
+/* Why a message was refused. `reason` is a stable dotted code used in the
+ * dead-letter table and metrics ("frame.bad_magic", "schema.unknown_id",
+ * "avro.decode", "encoding.utf8", ...); `message` says what and where. */
+typedef struct hub_reject {
+    char reason[64];
+    char message[512];
+} hub_reject;
+
+/* `cat` and `reader` are borrowed and must outlive the decoder. */
+hub_avro_decoder *hub_avro_decoder_new(hub_catalog *cat, const hub_schema *reader,
+                                       char *errstr, size_t errstr_size) HUB_WUR;
+void hub_avro_decoder_destroy(hub_avro_decoder *dec);
+
+/* On HUB_DECODE_OK *out is a new reference the caller decrefs. *schema_id is
+ * set whenever the frame header could be read (else -1). */
+hub_decode_status hub_avro_decode(hub_avro_decoder *dec, const void *buf, size_t len,
+                                  json_t **out, int32_t *schema_id, hub_reject *why) HUB_WUR;
+
+/* Encoder for one writer schema (borrowed; must outlive the encoder). */
+hub_avro_encoder *hub_avro_encoder_new(const hub_schema *writer, char *errstr,
+                                       size_t errstr_size) HUB_WUR;
+void hub_avro_encoder_destroy(hub_avro_encoder *enc);
+/* Encodes doc with the Confluent header for the writer's schema id. *out is
+ * malloc'd (caller frees). errstr names the field path ("child.sex: ..."). */
+int hub_avro_encode(hub_avro_encoder *enc, json_t *doc, uint8_t **out, size_t *out_len,
+                    char *errstr, size_t errstr_size) HUB_WUR;
+
+/* Converts an Avro value of schema s (type node `type` of s's JSON, NULL for
+ * the top level) to a JSON document. Used by the decoder and by `dlq show`. */
+int hub_avro_value_to_json(const hub_schema *s, json_t *type, avro_value_t *v, json_t **out,
+                           hub_reject *why) HUB_WUR;
+
+#endif

@@ -1,0 +1,814 @@
+#include "hub_consumer.h"
+
+#include <errno.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hub_build.h"
+#include "hub_config.h"
+#include "hub_log.h"
+#include "hub_pg.h"
+#include "hub_topics.h"
+#include "hub_validate.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static const hub_config_setting service_settings[] = {
+    {"topic", HUB_CFG_STRING, NULL, 0, 0, "topic to consume (default: the service's own)"},
+    {"log.level", HUB_CFG_STRING, "info", 0, 0, "error | warn | info | debug"},
+    {"schema.catalog", HUB_CFG_STRING, HUB_SCHEMA_DIR, 0, 0, "folder with catalog.tsv and .avsc files"},
+    {"batch.max.messages", HUB_CFG_INT, "500", 1, 100000, "most messages per transaction"},
+    {"batch.linger.ms", HUB_CFG_INT, "20", 0, 60000, "longest wait to fill a batch"},
+    {"retry.backoff.initial.ms", HUB_CFG_INT, "100", 1, 60000, "first wait after a transient error"},
+    {"retry.backoff.max.ms", HUB_CFG_INT, "5000", 1, 600000, "longest wait between retries"},
+};
+
+typedef struct item {
+    rd_kafka_message_t *msg; /* owned until the batch is done */
+    int32_t schema_id;
+    json_t *row;             /* NULL for a dead letter */
+    char key[256];
+    hub_reject why;
+} item;
+
+typedef struct counters {
+    uint64_t created, corrected, duplicates, dead_letters, batches, retries, conflicts;
+} counters;
+
+typedef struct svc {
+    const hub_service_spec *spec;
+    hub_config *cfg;
+    const char *topic;
+    char group[256];
+    const hub_topic_info *topic_info;
+    hub_catalog *cat;
+    hub_avro_decoder *dec;
+    PGconn *pg;
+    rd_kafka_t *rk;
+    item *items;
+    size_t n_items, cap_items;
+    int64_t *pos;   /* per partition: stored next offset (-2 = beginning) */
+    bool *owned;    /* per partition: currently assigned to us */
+    int n_parts;
+    int batch_max, linger_ms, backoff_initial_ms, backoff_max_ms;
+    bool fatal;
+    counters total;
+} svc;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps up to ms, waking early when a stop is requested. */
+static void nap(int ms)
+{
+    while (ms > 0 && !stop_requested) {
+        int step = ms < 50 ? ms : 50;
+        struct timespec ts = {0, (long)step * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+}
+
+static int next_backoff(const svc *s, int current)
+{
+    int next = current * 2;
+    return next > s->backoff_max_ms ? s->backoff_max_ms : next;
+}
+
+static int ensure_partition_slots(svc *s, int32_t partition)
+{
+    if (partition < s->n_parts) return 0;
+    int n = partition + 1;
+    int64_t *pos = realloc(s->pos, (size_t)n * sizeof *pos);
+    if (!pos) return -1;
+    s->pos = pos;
+    bool *owned = realloc(s->owned, (size_t)n * sizeof *owned);
+    if (!owned) return -1;
+    s->owned = owned;
+    for (int i = s->n_parts; i < n; i++) {
+        s->pos[i] = RD_KAFKA_OFFSET_BEGINNING;
+        s->owned[i] = false;
+    }
+    s->n_parts = n;
+    return 0;
+}
+
+static void clear_batch(svc *s)
+{
+    for (size_t i = 0; i < s->n_items; i++) {
+        rd_kafka_message_destroy(s->items[i].msg);
+        json_decref(s->items[i].row);
+    }
+    s->n_items = 0;
+}
+
+/* ---- PostgreSQL ---------------------------------------------------------- */
+
+/* Connects (or reconnects) until it works or a stop is requested. */
+static int ensure_pg(svc *s)
+{
+    int backoff = s->backoff_initial_ms;
+    while (!s->pg || PQstatus(s->pg) != CONNECTION_OK) {
+        char err[512];
+        if (s->pg) {
+            PQfinish(s->pg);
+            s->pg = NULL;
+        }
+        if (stop_requested) return -1;
+        s->pg = hub_pg_connect(s->cfg, s->spec->name, err, sizeof err);
+        if (s->pg) {
+            hub_log_info("event=pg_connected");
+            break;
+        }
+        hub_log_warn("event=pg_unavailable retry_in_ms=%d error=\"%s\"", backoff, err);
+        s->total.retries++;
+        nap(backoff);
+        backoff = next_backoff(s, backoff);
+    }
+    return 0;
+}
+
+/* Reads (registering if new) the stored offset of each partition. Blocks,
+ * retrying, until PostgreSQL answers: starting anywhere else would lose or
+ * repeat messages. */
+static int claim_partitions(svc *s, rd_kafka_topic_partition_list_t *parts)
+{
+    int backoff = s->backoff_initial_ms;
+    for (;;) {
+        if (ensure_pg(s) != 0) return -1;
+        hub_pg_class c = HUB_PG_OK;
+        char err[512] = "";
+        for (int i = 0; i < parts->cnt && c == HUB_PG_OK; i++) {
+            rd_kafka_topic_partition_t *tp = &parts->elems[i];
+            char partition[16];
+            snprintf(partition, sizeof partition, "%d", (int)tp->partition);
+            const char *params[3] = {s->group, tp->topic, partition};
+            PGresult *res = PQexecParams(s->pg, "SELECT crvs.claim_partition($1, $2, $3::integer)",
+                                         3, NULL, params, NULL, NULL, 0);
+            c = hub_pg_classify(s->pg, res);
+            if (c == HUB_PG_OK && PQntuples(res) == 1) {
+                int64_t stored = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+                if (ensure_partition_slots(s, tp->partition) != 0) c = HUB_PG_FATAL;
+                else {
+                    s->pos[tp->partition] = stored;
+                    tp->offset = stored < 0 ? RD_KAFKA_OFFSET_BEGINNING : stored;
+                }
+            } else if (c != HUB_PG_OK) {
+                hub_pg_error(s->pg, res, err, sizeof err);
+            }
+            PQclear(res);
+        }
+        if (c == HUB_PG_OK) return 0;
+        if (c == HUB_PG_FATAL || c == HUB_PG_DATA) {
+            hub_log_error("event=claim_failed error=\"%s\"", err);
+            s->fatal = true;
+            stop_requested = 1;
+            return -1;
+        }
+        hub_log_warn("event=claim_retry retry_in_ms=%d error=\"%s\"", backoff, err);
+        nap(backoff);
+        backoff = next_backoff(s, backoff);
+        if (stop_requested) return -1;
+    }
+}
+
+typedef enum { TX_OK, TX_TRANSIENT, TX_DATA, TX_FATAL, TX_CONFLICT } tx_result;
+
+static tx_result tx_from_class(hub_pg_class c)
+{
+    switch (c) {
+    case HUB_PG_OK: return TX_OK;
+    case HUB_PG_TRANSIENT: return TX_TRANSIENT;
+    case HUB_PG_DATA: return TX_DATA;
+    default: return TX_FATAL;
+    }
+}
+
+static tx_result exec_simple(svc *s, const char *sql, char *err, size_t err_size)
+{
+    return tx_from_class(hub_pg_exec(s->pg, sql, err, err_size));
+}
+
+/* Advances the stored offset of every partition in the batch, from the
+ * position we believe is stored. */
+static tx_result advance_offsets(svc *s, char *err, size_t err_size)
+{
+    for (int p = 0; p < s->n_parts; p++) {
+        int64_t last = -1;
+        for (size_t i = 0; i < s->n_items; i++)
+            if (s->items[i].msg->partition == p && s->items[i].msg->offset > last)
+                last = s->items[i].msg->offset;
+        if (last < 0) continue;
+        char partition[16], expected[32], next[32];
+        snprintf(partition, sizeof partition, "%d", p);
+        snprintf(expected, sizeof expected, "%lld", (long long)s->pos[p]);
+        snprintf(next, sizeof next, "%lld", (long long)(last + 1));
+        const char *params[5] = {s->group, s->topic, partition, expected, next};
+        PGresult *res = PQexecParams(
+            s->pg, "SELECT crvs.advance_offset($1, $2, $3::integer, $4::bigint, $5::bigint)", 5,
+            NULL, params, NULL, NULL, 0);
+        hub_pg_class c = hub_pg_classify(s->pg, res);
+        if (c != HUB_PG_OK) {
+            hub_pg_error(s->pg, res, err, err_size);
+            PQclear(res);
+            return tx_from_class(c);
+        }
+        bool moved = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+        if (!moved) {
+            snprintf(err, err_size, "partition %d: stored offset is no longer %s", p, expected);
+            return TX_CONFLICT;
+        }
+    }
+    return TX_OK;
+}
+
+static json_t *item_envelope(const svc *s, const item *it)
+{
+    return json_pack("{s:O, s:{s:s, s:s, s:i, s:I, s:i, s:s}}", "row", it->row, "meta",
+                     "service", s->spec->name, "topic", s->topic, "partition",
+                     (int)it->msg->partition, "offset", (json_int_t)it->msg->offset,
+                     "schema_id", (int)it->schema_id, "key", it->key);
+}
+
+/* Applies items [from, to) that hold rows, in one call; counts outcomes into
+ * *c. */
+static tx_result apply_rows(svc *s, size_t from, size_t to, counters *c, char *err,
+                            size_t err_size)
+{
+    json_t *batch = json_array();
+    size_t n = 0;
+    for (size_t i = from; i < to; i++) {
+        if (!s->items[i].row) continue;
+        json_array_append_new(batch, item_envelope(s, &s->items[i]));
+        n++;
+    }
+    if (n == 0) {
+        json_decref(batch);
+        return TX_OK;
+    }
+    char *text = json_dumps(batch, JSON_COMPACT);
+    json_decref(batch);
+    if (!text) {
+        snprintf(err, err_size, "out of memory");
+        return TX_TRANSIENT;
+    }
+    const char *params[1] = {text};
+    PGresult *res = PQexecParams(s->pg, s->spec->apply_sql, 1, NULL, params, NULL, NULL, 0);
+    free(text);
+    hub_pg_class cls = hub_pg_classify(s->pg, res);
+    if (cls != HUB_PG_OK) {
+        hub_pg_error(s->pg, res, err, err_size);
+        PQclear(res);
+        return tx_from_class(cls);
+    }
+    if ((size_t)PQntuples(res) != n) {
+        snprintf(err, err_size, "apply returned %d outcomes for %zu records", PQntuples(res), n);
+        PQclear(res);
+        return TX_FATAL;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *o = PQgetvalue(res, i, 0);
+        if (!strcmp(o, "create")) c->created++;
+        else if (!strcmp(o, "correct")) c->corrected++;
+        else if (!strcmp(o, "duplicate")) c->duplicates++;
+    }
+    PQclear(res);
+    return TX_OK;
+}
+
+static tx_result insert_dead_letter(svc *s, const item *it, char *err, size_t err_size)
+{
+    char partition[16], offset[32], schema_id[16], ts[40];
+    rd_kafka_timestamp_type_t ts_type;
+    int64_t kts = rd_kafka_message_timestamp(it->msg, &ts_type);
+    snprintf(partition, sizeof partition, "%d", (int)it->msg->partition);
+    snprintf(offset, sizeof offset, "%lld", (long long)it->msg->offset);
+    snprintf(schema_id, sizeof schema_id, "%d", (int)it->schema_id);
+    if (kts >= 0) hub_timestamp_format(kts, ts, sizeof ts);
+    const char *params[10] = {
+        s->spec->name, s->topic, partition, offset, kts >= 0 ? ts : NULL,
+        it->msg->key ? (const char *)it->msg->key : "", (const char *)it->msg->payload,
+        it->schema_id >= 0 ? schema_id : NULL, it->why.reason, it->why.message};
+    int lengths[10] = {0, 0, 0, 0, 0, (int)it->msg->key_len, (int)it->msg->len, 0, 0, 0};
+    int formats[10] = {0, 0, 0, 0, 0, 1, 1, 0, 0, 0};
+    if (!it->msg->payload) params[6] = "";
+    PGresult *res = PQexecParams(
+        s->pg,
+        "SELECT crvs.add_dead_letter($1, $2, $3::integer, $4::bigint, $5::timestamptz, "
+        "$6::bytea, $7::bytea, $8::integer, $9, $10)",
+        10, NULL, params, lengths, formats, 0);
+    hub_pg_class c = hub_pg_classify(s->pg, res);
+    if (c != HUB_PG_OK) hub_pg_error(s->pg, res, err, err_size);
+    PQclear(res);
+    return tx_from_class(c);
+}
+
+/* One attempt at writing the batch. With `isolate`, each record gets a
+ * savepoint and a record PostgreSQL refuses becomes a dead letter. */
+static tx_result attempt(svc *s, bool isolate, counters *c, char *err, size_t err_size)
+{
+    tx_result r = exec_simple(s, "BEGIN", err, err_size);
+    if (r != TX_OK) return r;
+    r = advance_offsets(s, err, err_size);
+    if (r == TX_OK && !isolate) r = apply_rows(s, 0, s->n_items, c, err, err_size);
+    for (size_t i = 0; r == TX_OK && isolate && i < s->n_items; i++) {
+        item *it = &s->items[i];
+        if (!it->row) continue;
+        char rec_err[512];
+        r = exec_simple(s, "SAVEPOINT rec", err, err_size);
+        if (r != TX_OK) break;
+        r = apply_rows(s, i, i + 1, c, rec_err, sizeof rec_err);
+        if (r == TX_DATA) {
+            r = exec_simple(s, "ROLLBACK TO SAVEPOINT rec", err, err_size);
+            snprintf(it->why.reason, sizeof it->why.reason, "db.refused");
+            snprintf(it->why.message, sizeof it->why.message, "%s", rec_err);
+            json_decref(it->row);
+            it->row = NULL;
+        } else if (r == TX_OK) {
+            r = exec_simple(s, "RELEASE SAVEPOINT rec", err, err_size);
+        } else {
+            snprintf(err, err_size, "%s", rec_err);
+        }
+    }
+    for (size_t i = 0; r == TX_OK && i < s->n_items; i++) {
+        if (s->items[i].row) continue;
+        r = insert_dead_letter(s, &s->items[i], err, err_size);
+        if (r == TX_OK) c->dead_letters++;
+    }
+    if (r == TX_OK) r = exec_simple(s, "COMMIT", err, err_size);
+    if (r != TX_OK && PQstatus(s->pg) == CONNECTION_OK) {
+        char ignored[256];
+        (void)exec_simple(s, "ROLLBACK", ignored, sizeof ignored);
+    }
+    return r;
+}
+
+/* Re-reads the stored offsets of our partitions and seeks there: after a
+ * conflict the stored offsets, not our memory, say where to go on. */
+static void resync(svc *s)
+{
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(s->n_parts);
+    for (int p = 0; p < s->n_parts; p++)
+        if (s->owned[p]) rd_kafka_topic_partition_list_add(parts, s->topic, p);
+    if (parts->cnt && claim_partitions(s, parts) == 0) {
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, parts, 5000);
+        if (e) {
+            hub_log_warn("event=seek_failed error=\"%s\"", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+static void commit_to_kafka(svc *s)
+{
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(4);
+    for (int p = 0; p < s->n_parts; p++)
+        if (s->owned[p] && s->pos[p] >= 0)
+            rd_kafka_topic_partition_list_add(parts, s->topic, p)->offset = s->pos[p];
+    if (parts->cnt) (void)rd_kafka_commit(s->rk, parts, 1);
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/* Writes the batch, retrying transient failures until it is written or a
+ * stop is requested. `max_attempts` 0 means no limit. Returns 0 when the
+ * batch is committed, -1 when it was abandoned (nothing of it is stored). */
+static int write_batch(svc *s, int max_attempts)
+{
+    if (s->n_items == 0) return 0;
+    int backoff = s->backoff_initial_ms;
+    bool isolate = false;
+    int64_t started = now_ms();
+    for (int n = 1;; n++) {
+        char err[1024] = "";
+        counters c = {0};
+        if (ensure_pg(s) != 0) break;
+        tx_result r = attempt(s, isolate, &c, err, sizeof err);
+        if (r == TX_OK) {
+            for (size_t i = 0; i < s->n_items; i++) {
+                const rd_kafka_message_t *m = s->items[i].msg;
+                if (m->offset + 1 > s->pos[m->partition]) s->pos[m->partition] = m->offset + 1;
+                if (!s->items[i].row)
+                    hub_log_info("event=dead_letter partition=%d offset=%lld reason=%s "
+                                 "message=\"%s\"",
+                                 (int)m->partition, (long long)m->offset, s->items[i].why.reason,
+                                 s->items[i].why.message);
+            }
+            s->total.created += c.created;
+            s->total.corrected += c.corrected;
+            s->total.duplicates += c.duplicates;
+            s->total.dead_letters += c.dead_letters;
+            s->total.batches++;
+            hub_log_info("event=batch_committed records=%zu created=%llu corrected=%llu "
+                         "duplicates=%llu dead_letters=%llu attempts=%d ms=%lld",
+                         s->n_items, (unsigned long long)c.created,
+                         (unsigned long long)c.corrected, (unsigned long long)c.duplicates,
+                         (unsigned long long)c.dead_letters, n,
+                         (long long)(now_ms() - started));
+            commit_to_kafka(s);
+            clear_batch(s);
+            return 0;
+        }
+        if (r == TX_CONFLICT) {
+            s->total.conflicts++;
+            hub_log_warn("event=offset_conflict action=drop_batch_and_resync error=\"%s\"", err);
+            clear_batch(s);
+            resync(s);
+            return -1;
+        }
+        if (r == TX_DATA && !isolate) {
+            hub_log_warn("event=batch_refused action=isolate_records error=\"%s\"", err);
+            isolate = true;
+            continue;
+        }
+        if (r == TX_FATAL || r == TX_DATA) {
+            hub_log_error("event=batch_failed class=%s error=\"%s\"",
+                          r == TX_FATAL ? "fatal" : "data", err);
+            s->fatal = true;
+            stop_requested = 1;
+            break;
+        }
+        s->total.retries++;
+        hub_log_warn("event=batch_retry attempt=%d retry_in_ms=%d error=\"%s\"", n, backoff, err);
+        if (max_attempts && n >= max_attempts) break;
+        nap(backoff);
+        backoff = next_backoff(s, backoff);
+        if (stop_requested) break;
+    }
+    hub_log_warn("event=batch_abandoned records=%zu reason=%s", s->n_items,
+                 s->fatal ? "fatal_error" : "stopping");
+    clear_batch(s);
+    return -1;
+}
+
+/* ---- Kafka --------------------------------------------------------------- */
+
+static void log_partitions(const char *event, const rd_kafka_topic_partition_list_t *parts)
+{
+    char buf[512] = "";
+    size_t o = 0;
+    for (int i = 0; i < parts->cnt && o < sizeof buf; i++)
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%d@%lld", i ? "," : "",
+                              (int)parts->elems[i].partition, (long long)parts->elems[i].offset);
+    hub_log_info("event=%s partitions=%s", event, parts->cnt ? buf : "-");
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    svc *s = opaque;
+    bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    rd_kafka_error_t *e = NULL;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (claim_partitions(s, parts) != 0) {
+            /* Stopping: take nothing rather than start at a guessed offset. */
+            for (int i = 0; i < parts->cnt; i++) parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+            hub_log_warn("event=assign_without_offsets action=pause");
+            rd_kafka_pause_partitions(rk, parts);
+        }
+        for (int i = 0; i < parts->cnt; i++)
+            if (parts->elems[i].partition < s->n_parts) s->owned[parts->elems[i].partition] = true;
+        log_partitions("partitions_assigned", parts);
+        if (cooperative) e = rd_kafka_incremental_assign(rk, parts);
+        else (void)rd_kafka_assign(rk, parts);
+    } else {
+        /* Whatever is pending is written before the partitions go, so the
+         * next owner starts after it; if it cannot be written it is dropped
+         * and the next owner reads it again. */
+        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) (void)write_batch(s, 3);
+        clear_batch(s);
+        for (int i = 0; i < parts->cnt; i++)
+            if (parts->elems[i].partition < s->n_parts) s->owned[parts->elems[i].partition] = false;
+        log_partitions("partitions_revoked", parts);
+        if (cooperative) e = rd_kafka_incremental_unassign(rk, parts);
+        else (void)rd_kafka_assign(rk, NULL);
+    }
+    if (e) {
+        hub_log_error("event=assign_failed error=\"%s\"", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[512];
+        rd_kafka_fatal_error(rk, why, sizeof why);
+        hub_log_error("event=kafka_fatal error=\"%s\"", why);
+        stop_requested = 1;
+        return;
+    }
+    hub_log_warn("event=kafka_error code=%s reason=\"%s\"",
+                 rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    if (level <= 3) hub_log_error("event=librdkafka fac=%s msg=\"%s\"", fac, buf);
+    else if (level <= 4) hub_log_warn("event=librdkafka fac=%s msg=\"%s\"", fac, buf);
+    else hub_log_debug("event=librdkafka fac=%s msg=\"%s\"", fac, buf);
+}
+
+typedef struct conf_ctx {
+    rd_kafka_conf_t *conf;
+    char *errstr;
+    size_t errstr_size;
+} conf_ctx;
+
+static int set_kafka(const char *name, const char *value, void *opaque)
+{
+    conf_ctx *c = opaque;
+    char err[256];
+    if (rd_kafka_conf_set(c->conf, name, value, err, sizeof err) != RD_KAFKA_CONF_OK) {
+        snprintf(c->errstr, c->errstr_size, "kafka.%s: %s", name, err);
+        return -1;
+    }
+    return 0;
+}
+
+static rd_kafka_t *make_consumer(svc *s, char *errstr, size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    conf_ctx ctx = {conf, errstr, errstr_size};
+    const char *defaults[][2] = {
+        {"group.id", s->group},
+        {"client.id", s->spec->name},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "earliest"},
+        {"partition.assignment.strategy", "cooperative-sticky"},
+    };
+    for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
+        if (set_kafka(defaults[i][0], defaults[i][1], &ctx) != 0) goto fail;
+    if (hub_config_foreach(s->cfg, "kafka.", set_kafka, &ctx) != 0) goto fail;
+    rd_kafka_conf_set_opaque(conf, s);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
+    if (!rk) goto fail;
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+static int add_item(svc *s, rd_kafka_message_t *m)
+{
+    if (s->n_items == s->cap_items) {
+        size_t cap = s->cap_items ? s->cap_items * 2 : 256;
+        item *grown = realloc(s->items, cap * sizeof *grown);
+        if (!grown) return -1;
+        s->items = grown;
+        s->cap_items = cap;
+    }
+    item *it = &s->items[s->n_items++];
+    memset(it, 0, sizeof *it);
+    it->msg = m;
+    it->schema_id = -1;
+    return 0;
+}
+
+/* Decodes and maps one message into the batch. Returns 1 when the message
+ * must be read again later (schema source unreachable): it is not added. */
+static int take_message(svc *s, rd_kafka_message_t *m)
+{
+    if (add_item(s, m) != 0) {
+        hub_log_error("event=out_of_memory");
+        rd_kafka_message_destroy(m);
+        stop_requested = 1;
+        return 0;
+    }
+    item *it = &s->items[s->n_items - 1];
+    json_t *doc = NULL;
+    hub_decode_status st = hub_avro_decode(s->dec, m->payload, m->len, &doc, &it->schema_id,
+                                           &it->why);
+    if (st == HUB_DECODE_TRANSIENT) {
+        hub_log_warn("event=decode_deferred partition=%d offset=%lld reason=%s message=\"%s\"",
+                     (int)m->partition, (long long)m->offset, it->why.reason, it->why.message);
+        s->n_items--;
+        return 1;
+    }
+    if (st != HUB_DECODE_OK) return 0;
+    char err[256];
+    if (hub_topic_key(s->topic_info, doc, it->key, sizeof it->key, err, sizeof err) != 0) {
+        snprintf(it->why.reason, sizeof it->why.reason, "validation.business_key");
+        snprintf(it->why.message, sizeof it->why.message, "%s", err);
+    } else if (s->spec->map(doc, &it->row, &it->why) != 0) {
+        it->row = NULL;
+    }
+    json_decref(doc);
+    return 0;
+}
+
+static void seek_to(svc *s, int32_t partition, int64_t offset)
+{
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, s->topic, partition)->offset = offset;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, parts, 5000);
+    if (e) {
+        hub_log_warn("event=seek_failed error=\"%s\"", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+static void run_loop(svc *s)
+{
+    int defer_backoff = s->backoff_initial_ms;
+    while (!stop_requested) {
+        int64_t deadline = 0;
+        bool deferred = false;
+        int32_t deferred_partition = -1;
+        int64_t deferred_offset = 0;
+        while (!stop_requested && s->n_items < (size_t)s->batch_max) {
+            int timeout = 200;
+            if (s->n_items) {
+                timeout = (int)(deadline - now_ms());
+                if (timeout <= 0) break;
+            }
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, timeout);
+            if (!m) continue;
+            if (m->err) {
+                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    hub_log_warn("event=consume_error code=%s error=\"%s\"",
+                                 rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
+                rd_kafka_message_destroy(m);
+                continue;
+            }
+            int32_t p = m->partition;
+            /* Stale: from a partition we no longer own, or already stored. */
+            if (p >= s->n_parts || !s->owned[p] || (s->pos[p] >= 0 && m->offset < s->pos[p])) {
+                rd_kafka_message_destroy(m);
+                continue;
+            }
+            if (s->n_items == 0) deadline = now_ms() + s->linger_ms;
+            if (take_message(s, m) == 1) {
+                deferred = true;
+                deferred_partition = p;
+                deferred_offset = m->offset;
+                rd_kafka_message_destroy(m);
+                break;
+            }
+        }
+        if (s->n_items) (void)write_batch(s, 0);
+        if (deferred && !stop_requested) {
+            seek_to(s, deferred_partition, deferred_offset);
+            nap(defer_backoff);
+            defer_backoff = next_backoff(s, defer_backoff);
+        } else {
+            defer_backoff = s->backoff_initial_ms;
+        }
+    }
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static void usage(const hub_service_spec *spec, hub_config *cfg)
+{
+    fprintf(stderr,
+            "usage: crvs-%s [-c FILE]...\n"
+            "Consumes topic '%s' into the PostgreSQL registry, exactly once.\n"
+            "Files are read in order; CRVS_* environment variables override them.\n\n",
+            spec->name, spec->topic);
+    hub_config_print_help(cfg);
+}
+
+int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
+{
+    extern char **environ;
+    svc s = {.spec = spec};
+    char err[1024];
+    int status = 1;
+    hub_log_init(spec->name, HUB_LOG_INFO);
+    s.cfg = hub_config_new(service_settings, sizeof service_settings / sizeof *service_settings);
+    if (!s.cfg) return 1;
+    for (int i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+            if (hub_config_load_file(s.cfg, argv[++i], err, sizeof err) != 0) {
+                fprintf(stderr, "crvs-%s: %s\n", spec->name, err);
+                goto out;
+            }
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("crvs-%s %s\n", spec->name, HUB_VERSION);
+            status = 0;
+            goto out;
+        } else {
+            usage(spec, s.cfg);
+            status = strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? 2 : 0;
+            goto out;
+        }
+    }
+    if (hub_config_apply_env(s.cfg, environ, err, sizeof err) != 0) {
+        fprintf(stderr, "crvs-%s: %s\n", spec->name, err);
+        goto out;
+    }
+    hub_log_level level;
+    if (!hub_log_parse_level(hub_config_get(s.cfg, "log.level"), &level)) {
+        fprintf(stderr, "crvs-%s: log.level must be error, warn, info or debug\n", spec->name);
+        goto out;
+    }
+    hub_log_set_level(level);
+    s.topic = hub_config_get(s.cfg, "topic") ? hub_config_get(s.cfg, "topic") : spec->topic;
+    const char *group = hub_config_get(s.cfg, "kafka.group.id");
+    snprintf(s.group, sizeof s.group, "%s", group ? group : "");
+    if (!group) snprintf(s.group, sizeof s.group, "crvs-%s", spec->name);
+    s.topic_info = hub_topic_find(spec->topic);
+    s.batch_max = (int)hub_config_get_int(s.cfg, "batch.max.messages");
+    s.linger_ms = (int)hub_config_get_int(s.cfg, "batch.linger.ms");
+    s.backoff_initial_ms = (int)hub_config_get_int(s.cfg, "retry.backoff.initial.ms");
+    s.backoff_max_ms = (int)hub_config_get_int(s.cfg, "retry.backoff.max.ms");
+
+    s.cat = hub_catalog_open(hub_config_get(s.cfg, "schema.catalog"), err, sizeof err);
+    if (!s.cat) {
+        hub_log_error("event=catalog_failed error=\"%s\"", err);
+        goto out;
+    }
+    const hub_schema *reader = hub_catalog_latest(s.cat, spec->topic);
+    if (!reader) {
+        hub_log_error("event=no_reader_schema topic=%s", spec->topic);
+        goto out;
+    }
+    s.dec = hub_avro_decoder_new(s.cat, reader, err, sizeof err);
+    if (!s.dec) {
+        hub_log_error("event=decoder_failed error=\"%s\"", err);
+        goto out;
+    }
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (ensure_pg(&s) != 0) {
+        status = 0;
+        goto out;
+    }
+    s.rk = make_consumer(&s, err, sizeof err);
+    if (!s.rk) {
+        hub_log_error("event=kafka_config_failed error=\"%s\"", err);
+        goto out;
+    }
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, s.topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t kerr = rd_kafka_subscribe(s.rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (kerr) {
+        hub_log_error("event=subscribe_failed error=\"%s\"", rd_kafka_err2str(kerr));
+        goto out;
+    }
+    hub_log_info("event=started version=%s topic=%s group=%s reader_schema=%s:%d batch_max=%d "
+                 "linger_ms=%d",
+                 HUB_VERSION, s.topic, s.group, hub_schema_fullname(reader),
+                 (int)hub_schema_id(reader), s.batch_max, s.linger_ms);
+    run_loop(&s);
+    /* A stop is not a failure: what is pending is written, then we leave
+     * the group so the partitions move on at once. */
+    if (!s.fatal) {
+        stop_requested = 0;
+        (void)write_batch(&s, 3);
+        stop_requested = 1;
+    }
+    rd_kafka_consumer_close(s.rk);
+    hub_log_info("event=stopped created=%llu corrected=%llu duplicates=%llu dead_letters=%llu "
+                 "batches=%llu retries=%llu conflicts=%llu",
+                 (unsigned long long)s.total.created, (unsigned long long)s.total.corrected,
+                 (unsigned long long)s.total.duplicates, (unsigned long long)s.total.dead_letters,
+                 (unsigned long long)s.total.batches, (unsigned long long)s.total.retries,
+                 (unsigned long long)s.total.conflicts);
+    status = s.fatal ? 1 : 0;
+out:
+    clear_batch(&s);
+    free(s.items);
+    if (s.rk) rd_kafka_destroy(s.rk);
+    if (s.pg) PQfinish(s.pg);
+    hub_avro_decoder_destroy(s.dec);
+    hub_catalog_destroy(s.cat);
+    free(s.pos);
+    free(s.owned);
+    hub_config_destroy(s.cfg);
+    return status;
+}

@@ -1,0 +1,129 @@
+#include "hub_pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+hub_pg_class hub_pg_classify_sqlstate(const char *s)
+{
+    if (!s || strlen(s) != 5) return HUB_PG_TRANSIENT;
+    if (!strcmp(s, "00000")) return HUB_PG_OK;
+    /* Exact codes first: some classes mix retryable and permanent errors. */
+    if (!strcmp(s, "57014") || !strcmp(s, "57P01") || !strcmp(s, "57P02") ||
+        !strcmp(s, "57P03") || !strcmp(s, "55P03") || !strcmp(s, "55006"))
+        return HUB_PG_TRANSIENT;
+    if (!strcmp(s, "P0001")) return HUB_PG_DATA;
+    switch (s[0] << 8 | s[1]) {
+    case '0' << 8 | '8': /* connection exception */
+    case '4' << 8 | '0': /* transaction rollback: serialization, deadlock */
+    case '5' << 8 | '3': /* insufficient resources: disk full, out of memory */
+    case '5' << 8 | '8': /* system error: I/O */
+        return HUB_PG_TRANSIENT;
+    case '2' << 8 | '2': /* data exception */
+    case '2' << 8 | '3': /* integrity constraint violation */
+        return HUB_PG_DATA;
+    default:
+        return HUB_PG_FATAL;
+    }
+}
+
+hub_pg_class hub_pg_classify(PGconn *conn, const PGresult *res)
+{
+    if (res) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_IN ||
+            st == PGRES_COPY_OUT || st == PGRES_SINGLE_TUPLE || st == PGRES_PIPELINE_SYNC)
+            return HUB_PG_OK;
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (state) return hub_pg_classify_sqlstate(state);
+    }
+    /* No SQLSTATE: the client side failed, which means the connection. */
+    return HUB_PG_TRANSIENT;
+    (void)conn;
+}
+
+const char *hub_pg_class_name(hub_pg_class c)
+{
+    switch (c) {
+    case HUB_PG_OK: return "ok";
+    case HUB_PG_TRANSIENT: return "transient";
+    case HUB_PG_DATA: return "data";
+    case HUB_PG_FATAL: return "fatal";
+    }
+    return "?";
+}
+
+static void one_line(char *s)
+{
+    for (char *p = s; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
+    size_t n = strlen(s);
+    while (n && s[n - 1] == ' ') s[--n] = '\0';
+}
+
+void hub_pg_error(PGconn *conn, const PGresult *res, char *errstr, size_t errstr_size)
+{
+    const char *msg = res ? PQresultErrorMessage(res) : NULL;
+    if (!msg || !*msg) msg = conn ? PQerrorMessage(conn) : "no connection";
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (state)
+        snprintf(errstr, errstr_size, "sqlstate=%s %s", state, msg);
+    else
+        snprintf(errstr, errstr_size, "%s", msg);
+    one_line(errstr);
+}
+
+typedef struct params {
+    const char *keys[64];
+    const char *values[64];
+    int n;
+} params;
+
+static int collect(const char *name, const char *value, void *opaque)
+{
+    params *p = opaque;
+    if (p->n >= 62) return -1;
+    p->keys[p->n] = name;
+    p->values[p->n] = value;
+    p->n++;
+    return 0;
+}
+
+PGconn *hub_pg_connect(const hub_config *cfg, const char *application_name, char *errstr,
+                       size_t errstr_size)
+{
+    params p = {.n = 0};
+    if (hub_config_foreach(cfg, "pg.", collect, &p) != 0) {
+        snprintf(errstr, errstr_size, "too many pg.* settings");
+        return NULL;
+    }
+    bool has_app = false;
+    for (int i = 0; i < p.n; i++)
+        if (!strcmp(p.keys[i], "application_name")) has_app = true;
+    if (!has_app) {
+        p.keys[p.n] = "application_name";
+        p.values[p.n++] = application_name;
+    }
+    p.keys[p.n] = NULL;
+    p.values[p.n] = NULL;
+    PGconn *conn = PQconnectdbParams(p.keys, p.values, 0);
+    if (!conn) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        hub_pg_error(conn, NULL, errstr, errstr_size);
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+hub_pg_class hub_pg_exec(PGconn *conn, const char *sql, char *errstr, size_t errstr_size)
+{
+    PGresult *res = PQexec(conn, sql);
+    hub_pg_class c = hub_pg_classify(conn, res);
+    if (c != HUB_PG_OK) hub_pg_error(conn, res, errstr, errstr_size);
+    PQclear(res);
+    return c;
+}

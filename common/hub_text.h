@@ -1,0 +1,34 @@
+/* hub_text: Unicode handling of names, and masking for logs.
+ * All functions take and return UTF-8. */
+#ifndef HUB_TEXT_H
+#define HUB_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifndef HUB_WUR
+#define HUB_WUR __attribute__((warn_unused_result))
+#endif
+
+/* False on any invalid sequence, overlong form, surrogate or embedded NUL. */
+bool hub_text_valid_utf8(const char *s, size_t len);
+
+/* Display form of a name: Unicode NFC, white space (any Unicode space,
+ * tabs, NBSP) trimmed at both ends and collapsed inside to one ASCII space.
+ * Returns a malloc'd string the caller frees; NULL with errstr on invalid
+ * UTF-8 or allocation failure. May return "" (all white space). */
+char *hub_text_normalize_name(const char *s, char *errstr, size_t errstr_size) HUB_WUR;
+
+/* Match key for linking names across sources: the normalised name without
+ * diacritics (decomposed, combining marks dropped, Đ/đ -> D), upper-cased.
+ * "  Nguyễn   Thị Ánh Đào " -> "NGUYEN THI ANH DAO". malloc'd; NULL+errstr
+ * on invalid UTF-8. */
+char *hub_text_match_key(const char *s, char *errstr, size_t errstr_size) HUB_WUR;
+
+/* "079195012345" -> "079*******45": first 3 and last 2 kept. Shorter or
+ * absent input gives "-" or stars only. Always NUL-terminates out. */
+void hub_text_mask_id(const char *id, char *out, size_t out_size);
+/* "Nguyễn Thị Lan" -> "N. T. L." (initials); NULL or invalid -> "?". */
+void hub_text_mask_name(const char *name, char *out, size_t out_size);
+
+#endif

@@ -1,0 +1,139 @@
+/* crvsctl: migrate the database, publish test documents, wait for the
+ * services, inspect dead letters. See `crvsctl help`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "hub_build.h"
+#include "hub_log.h"
+#include "hub_pg.h"
+
+static const hub_config_setting ctl_settings[] = {
+    {"schema.catalog", HUB_CFG_STRING, HUB_SCHEMA_DIR, 0, 0, "folder with catalog.tsv and .avsc files"},
+    {"sql.dir", HUB_CFG_STRING, HUB_SQL_DIR, 0, 0, "folder with NNN_*.sql migrations"},
+    {"log.level", HUB_CFG_STRING, "warn", 0, 0, "error | warn | info | debug"},
+};
+
+PGconn *ctl_pg(ctl *c)
+{
+    char err[512];
+    PGconn *conn = hub_pg_connect(c->cfg, "crvsctl", err, sizeof err);
+    if (!conn) fprintf(stderr, "crvsctl: cannot connect to PostgreSQL: %s\n", err);
+    return conn;
+}
+
+hub_catalog *ctl_catalog(ctl *c)
+{
+    char err[512];
+    if (!c->cat) c->cat = hub_catalog_open(hub_config_get(c->cfg, "schema.catalog"), err, sizeof err);
+    if (!c->cat) fprintf(stderr, "crvsctl: schema catalog: %s\n", err);
+    return c->cat;
+}
+
+typedef struct kconf {
+    rd_kafka_conf_t *conf;
+    char err[512];
+} kconf;
+
+static int set_kafka(const char *name, const char *value, void *opaque)
+{
+    kconf *k = opaque;
+    char err[256];
+    if (rd_kafka_conf_set(k->conf, name, value, err, sizeof err) != RD_KAFKA_CONF_OK) {
+        snprintf(k->err, sizeof k->err, "kafka.%s: %s", name, err);
+        return -1;
+    }
+    return 0;
+}
+
+rd_kafka_t *ctl_kafka(ctl *c, rd_kafka_type_t type, const char *const *defaults,
+                      ctl_delivery_fn on_delivery, void *opaque)
+{
+    kconf k = {rd_kafka_conf_new(), ""};
+    if (on_delivery) rd_kafka_conf_set_dr_msg_cb(k.conf, on_delivery);
+    rd_kafka_conf_set_opaque(k.conf, opaque);
+    for (; defaults && defaults[0]; defaults += 2)
+        if (set_kafka(defaults[0], defaults[1], &k) != 0) goto fail;
+    if (hub_config_foreach(c->cfg, "kafka.", set_kafka, &k) != 0) goto fail;
+    rd_kafka_t *rk = rd_kafka_new(type, k.conf, k.err, sizeof k.err);
+    if (rk) return rk;
+fail:
+    rd_kafka_conf_destroy(k.conf);
+    fprintf(stderr, "crvsctl: kafka: %s\n", k.err);
+    return NULL;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: crvsctl [-c FILE]... COMMAND [ARGS]\n"
+            "commands:\n"
+            "  migrate [--status]                 apply schemas/sql migrations not yet applied\n"
+            "  publish --topic T FILE|-           publish JSON documents (one per line, or an array)\n"
+            "  publish --topic T --raw-hex FILE|- publish raw messages given as hex, one per line\n"
+            "  wait [--topic T]... [--timeout S]  wait until the services stored every message\n"
+            "  dlq list [--topic T] [--reason R] [--since TS] [--limit N]\n"
+            "  dlq show ID [--reveal]             one dead letter, decoded when possible\n"
+            "  loadgen --topic T --count N [--seed S] [--invalid-share P] [--duplicate-share P]\n"
+            "                                     synthetic documents as JSON lines on stdout\n"
+            "configuration: kafka.* (librdkafka), pg.* (libpq), schema.catalog, sql.dir;\n"
+            "CRVS_* environment variables override the files.\n");
+}
+
+int main(int argc, char **argv)
+{
+    extern char **environ;
+    ctl c = {0};
+    char err[512];
+    int i = 1, status = CTL_USAGE;
+    hub_log_init("crvsctl", HUB_LOG_WARN);
+    c.cfg = hub_config_new(ctl_settings, sizeof ctl_settings / sizeof *ctl_settings);
+    if (!c.cfg) return CTL_FAILED;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+            if (hub_config_load_file(c.cfg, argv[++i], err, sizeof err) != 0) {
+                fprintf(stderr, "crvsctl: %s\n", err);
+                status = CTL_FAILED;
+                goto out;
+            }
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("crvsctl %s\n", HUB_VERSION);
+            status = CTL_OK;
+            goto out;
+        } else {
+            usage();
+            goto out;
+        }
+    }
+    if (hub_config_apply_env(c.cfg, environ, err, sizeof err) != 0) {
+        fprintf(stderr, "crvsctl: %s\n", err);
+        status = CTL_FAILED;
+        goto out;
+    }
+    hub_log_level level;
+    if (hub_log_parse_level(hub_config_get(c.cfg, "log.level"), &level)) hub_log_set_level(level);
+    if (i >= argc) {
+        usage();
+        goto out;
+    }
+    const char *cmd = argv[i];
+    int sub_argc = argc - i;
+    char **sub_argv = argv + i;
+    if (!strcmp(cmd, "migrate")) status = ctl_migrate(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "publish")) status = ctl_publish(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "wait")) status = ctl_wait(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "dlq")) status = ctl_dlq(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "loadgen")) status = ctl_loadgen(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "help")) {
+        usage();
+        status = CTL_OK;
+    } else {
+        fprintf(stderr, "crvsctl: unknown command '%s'\n", cmd);
+        usage();
+    }
+out:
+    hub_catalog_destroy(c.cat);
+    hub_config_destroy(c.cfg);
+    return status;
+}

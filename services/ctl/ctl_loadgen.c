@@ -1,0 +1,429 @@
+/* crvsctl loadgen: realistic synthetic records, deterministic for a seed.
+ *
+ * Names are Vietnamese with diacritics, personal IDs agree with sex and year
+ * of birth, provinces are the ones in force on the event date (63 before
+ * 1 July 2025, 34 from then on). A share of the output can be exact
+ * duplicates of earlier records, corrections of them (same business key,
+ * changed content) or records the services must refuse. Without --publish
+ * the documents are printed one JSON object per line (feed them to
+ * `crvsctl publish`); with it they are encoded and produced directly, at
+ * --rate records per second when given. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "hub_avro.h"
+#include "hub_topics.h"
+#include "hub_validate.h"
+
+#define RECENT_MAX 512 /* earlier records kept for duplicates and corrections */
+
+typedef struct gen {
+    uint64_t state;
+    int64_t reference_days; /* births fall in the two years before this day */
+    long next_number;
+    const char *current[40]; /* the 34 provinces since 1 July 2025 */
+    int n_current;
+    const char *legacy[70]; /* the 63 before */
+    int n_legacy;
+    json_t *recent[RECENT_MAX];
+    long n_recent;
+} gen;
+
+/* xorshift64*: small, fast and good enough for synthetic data. */
+static uint64_t rnd(gen *g)
+{
+    g->state ^= g->state >> 12;
+    g->state ^= g->state << 25;
+    g->state ^= g->state >> 27;
+    return g->state * 0x2545F4914F6CDD1DULL;
+}
+static int rnd_int(gen *g, int lo, int hi) { return lo + (int)(rnd(g) % (uint64_t)(hi - lo + 1)); }
+static double rnd_unit(gen *g) { return (double)(rnd(g) >> 11) / 9007199254740992.0; }
+static bool rnd_share(gen *g, double share) { return share > 0 && rnd_unit(g) < share; }
+#define PICK(g, arr) ((arr)[rnd(g) % (sizeof(arr) / sizeof((arr)[0]))])
+
+/* A roughly normal value: mean of three uniform draws. */
+static int rnd_bell(gen *g, int mean, int spread)
+{
+    double u = (rnd_unit(g) + rnd_unit(g) + rnd_unit(g)) / 3.0 * 2.0 - 1.0;
+    return mean + (int)(u * spread);
+}
+
+static const char *const SURNAMES[] = {"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh",
+                                       "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
+                                       "Hồ", "Ngô", "Dương", "Lý", "Đinh", "Trịnh"};
+static const char *const MIDDLE_F[] = {"Thị", "Ngọc", "Thu", "Thanh", "Bích", "Kim", "Mỹ"};
+static const char *const MIDDLE_M[] = {"Văn", "Đức", "Minh", "Quang", "Hữu", "Công", "Gia"};
+static const char *const GIVEN_F[] = {"Lan", "Hương", "Mai", "Anh", "Hà", "Thảo", "Linh",
+                                      "Trang", "Yến", "Phương", "Hạnh", "Nhung", "Ánh Đào"};
+static const char *const GIVEN_M[] = {"Hùng", "Dũng", "Tuấn", "Nam", "Long", "Khoa", "Huy",
+                                      "Phúc", "Quân", "Bảo", "Sơn", "Thắng", "Đạt"};
+static const char *const ETHNICITIES[] = {"01", "01", "01", "01", "01", "01", "01", "01",
+                                          "02", "03", "04", "05", "06", "07"}; /* mostly Kinh */
+
+static void person_name(gen *g, bool female, char *out, size_t size)
+{
+    snprintf(out, size, "%s %s %s", PICK(g, SURNAMES), female ? PICK(g, MIDDLE_F) : PICK(g, MIDDLE_M),
+             female ? PICK(g, GIVEN_F) : PICK(g, GIVEN_M));
+}
+
+/* PPP C YY NNNNNN: place of birth registration (0 + legacy province), the
+ * century/sex digit, the year, a serial. */
+static void personal_id(gen *g, const char *legacy_province, bool female, int year, char *out,
+                        size_t size)
+{
+    int century = (year / 100 - 19) * 2 + (female ? 1 : 0);
+    snprintf(out, size, "0%s%d%02d%06d", legacy_province, century, year % 100,
+             rnd_int(g, 0, 999999));
+}
+
+static void date_text(int64_t days, char *out, size_t size)
+{
+    int y, m, d;
+    hub_civil_from_days(days, &y, &m, &d);
+    snprintf(out, size, "%04d-%02d-%02d", y, m, d);
+}
+
+static void time_text(int64_t ms, char *out, size_t size) { hub_timestamp_format(ms, out, size); }
+
+static json_t *residence(gen *g, const char *province)
+{
+    char commune[16], address[96];
+    snprintf(commune, sizeof commune, "%s%03d", province, rnd_int(g, 1, 400));
+    snprintf(address, sizeof address, "Số %d, tổ %d", rnd_int(g, 1, 300), rnd_int(g, 1, 30));
+    return json_pack("{s:s, s:s, s:s}", "province_code", province, "commune_code", commune,
+                     "address", address);
+}
+
+static json_t *parent(gen *g, bool female, int64_t child_birth_days, const char *province)
+{
+    char name[96], dob[16], pid[32];
+    int age = female ? rnd_bell(g, 29, 12) : rnd_bell(g, 32, 12);
+    int64_t dob_days = child_birth_days - (int64_t)age * 365 - rnd_int(g, 0, 364);
+    int y, m, d;
+    hub_civil_from_days(dob_days, &y, &m, &d);
+    person_name(g, female, name, sizeof name);
+    date_text(dob_days, dob, sizeof dob);
+    personal_id(g, PICK(g, ((const char *const[]){"01", "79", "31", "48", "92", "38", "27"})),
+                female, y, pid, sizeof pid);
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s}", "name", name, "birth_date", dob, "personal_id",
+                          pid, "nationality", "VN");
+    if (female) {
+        json_object_set_new(p, "ethnicity", json_string(PICK(g, ETHNICITIES)));
+        json_object_set_new(p, "residence", residence(g, province));
+    }
+    return p;
+}
+
+/* One birth certificate; `twin_of` (may be NULL) is the first child of the
+ * same delivery, whose mother, father, time and place are reused. */
+static json_t *birth(gen *g, json_t *twin_of, int plurality, int order)
+{
+    char number[32], event_id[40], facility_code[16], facility_name[160], when[32], issued[32];
+    json_t *doc;
+    snprintf(event_id, sizeof event_id, "%08" PRIx64 "-%04x-4%03x-8%03x-%012" PRIx64,
+             rnd(g) & 0xffffffffu, rnd_int(g, 0, 0xffff), rnd_int(g, 0, 0xfff),
+             rnd_int(g, 0, 0xfff), (uint64_t)(rnd(g) & 0xffffffffffffULL));
+    bool female = rnd_int(g, 0, 1000) < 480; /* about 108 boys per 100 girls */
+    char child_name[128];
+    person_name(g, female, child_name, sizeof child_name);
+
+    if (twin_of) {
+        doc = json_deep_copy(twin_of);
+    } else {
+        int64_t days = g->reference_days - rnd_int(g, 1, 730);
+        int64_t ms = (days * 86400 + rnd_int(g, 0, 86399)) * 1000LL - 7 * 3600 * 1000LL;
+        bool reformed = days >= hub_days_from_civil(HUB_REFORM_2025_Y, HUB_REFORM_2025_M,
+                                                    HUB_REFORM_2025_D);
+        const char *province = reformed ? g->current[rnd(g) % (uint64_t)g->n_current]
+                                        : g->legacy[rnd(g) % (uint64_t)g->n_legacy];
+        const char *pname = reformed ? hub_province_current_name(province)
+                                     : hub_province_legacy_name(province);
+        int64_t issued_ms = ms + (int64_t)rnd_int(g, 1, 72) * 3600 * 1000LL;
+        int64_t limit_ms = g->reference_days * 86400 * 1000LL;
+        if (issued_ms > limit_ms) issued_ms = limit_ms;
+        if (issued_ms < ms) issued_ms = ms;
+        time_text(ms, when, sizeof when);
+        time_text(issued_ms, issued, sizeof issued);
+        snprintf(facility_code, sizeof facility_code, "BV%s%03d", province, rnd_int(g, 1, 40));
+        snprintf(facility_name, sizeof facility_name, "Bệnh viện Đa khoa %s số %d",
+                 pname ? pname : province, rnd_int(g, 1, 9));
+        int kind_draw = rnd_int(g, 0, 99);
+        const char *kind = kind_draw < 95 ? "HEALTH_FACILITY" : kind_draw < 99 ? "HOME" : "OTHER";
+        char commune[16];
+        snprintf(commune, sizeof commune, "%s%03d", province, rnd_int(g, 1, 400));
+        json_t *place = json_pack("{s:s, s:s, s:s}", "kind", kind, "province_code", province,
+                                  "commune_code", commune);
+        if (!strcmp(kind, "HEALTH_FACILITY"))
+            json_object_set_new(place, "facility_code", json_string(facility_code));
+        else
+            json_object_set_new(place, "address", json_string("Thôn Đông, xã Hòa Bình"));
+        char system[32];
+        snprintf(system, sizeof system, "his-%s", province);
+        doc = json_pack("{s:s, s:{s:s, s:s}, s:s, s:{s:s, s:o}}", "source_system", system,
+                        "facility", "code", facility_code, "name", facility_name, "issued_at",
+                        issued, "child", "birth_time", when, "place", place);
+        json_object_set_new(doc, "mother", parent(g, true, days, province));
+        if (rnd_int(g, 0, 99) < 85) json_object_set_new(doc, "father", parent(g, false, days, province));
+    }
+    snprintf(number, sizeof number, "GCS-%07ld", g->next_number++);
+    json_object_set_new(doc, "certificate_number", json_string(number));
+    json_object_set_new(doc, "event_id", json_string(event_id));
+    json_t *child = json_object_get(doc, "child");
+    json_object_set_new(child, "sex", json_string(female ? "FEMALE" : "MALE"));
+    /* Children take the father's family name, or the mother's without one. */
+    json_t *elder = json_object_get(doc, "father");
+    if (!json_is_object(elder)) elder = json_object_get(doc, "mother");
+    const char *family = json_string_value(json_object_get(elder, "name"));
+    const char *given = strchr(child_name, ' ');
+    if (family && given) {
+        char full[sizeof child_name];
+        int n = snprintf(full, sizeof full, "%.*s%s", (int)strcspn(family, " "), family, given);
+        if (n > 0 && (size_t)n < sizeof full) memcpy(child_name, full, (size_t)n + 1);
+    }
+    if (rnd_int(g, 0, 99) < 90) json_object_set_new(child, "name", json_string(child_name));
+    else json_object_del(child, "name");
+    int gestation = plurality > 1 ? rnd_bell(g, 36, 3) : rnd_bell(g, 39, 3);
+    int weight = plurality > 1 ? rnd_bell(g, 2500, 600) : rnd_bell(g, 3150, 900);
+    json_object_set_new(child, "weight_grams", json_integer(weight));
+    json_object_set_new(child, "gestation_weeks", json_integer(gestation));
+    json_object_set_new(child, "plurality", json_integer(plurality));
+    json_object_set_new(child, "birth_order", json_integer(order));
+    return doc;
+}
+
+/* A copy of a valid record the birth-certificate service must refuse. */
+static json_t *spoil(gen *g, json_t *doc)
+{
+    json_t *bad = json_deep_copy(doc);
+    json_t *child = json_object_get(bad, "child"), *mother = json_object_get(bad, "mother");
+    switch (rnd_int(g, 0, 3)) {
+    case 0: /* sex digit of a man in the mother's ID */
+    {
+        char pid[32];
+        snprintf(pid, sizeof pid, "%s", json_string_value(json_object_get(mother, "personal_id")));
+        pid[3] = (char)(pid[3] == '1' || pid[3] == '3' ? pid[3] - 1 : pid[3]);
+        json_object_set_new(mother, "personal_id", json_string(pid));
+        break;
+    }
+    case 1: json_object_set_new(child, "birth_time", json_string("2099-01-01T00:00:00.000Z")); break;
+    case 2: json_object_set_new(child, "weight_grams", json_integer(12000)); break;
+    default: json_object_set_new(child, "birth_order", json_integer(3)); break;
+    }
+    return bad;
+}
+
+static void remember(gen *g, json_t *doc)
+{
+    long slot = g->n_recent % RECENT_MAX;
+    if (g->n_recent >= RECENT_MAX) json_decref(g->recent[slot]);
+    g->recent[slot] = json_incref(doc);
+    g->n_recent++;
+}
+
+static json_t *recall(gen *g)
+{
+    long n = g->n_recent < RECENT_MAX ? g->n_recent : RECENT_MAX;
+    return n ? g->recent[rnd(g) % (uint64_t)n] : NULL;
+}
+
+typedef struct sink {
+    FILE *out;                 /* print mode */
+    rd_kafka_t *rk;            /* publish mode */
+    hub_avro_encoder *enc;
+    const hub_topic_info *info;
+    long failed;
+} sink;
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    sink *s = opaque;
+    if (m->err) s->failed++;
+}
+
+static int emit(sink *s, json_t *doc)
+{
+    if (s->out) {
+        if (json_dumpf(doc, s->out, JSON_COMPACT) != 0) return -1;
+        return fputc('\n', s->out) == EOF ? -1 : 0;
+    }
+    char key[256], err[512];
+    uint8_t *buf;
+    size_t len;
+    if (hub_avro_encode(s->enc, doc, &buf, &len, err, sizeof err) != 0 ||
+        hub_topic_key(s->info, doc, key, sizeof key, err, sizeof err) != 0) {
+        fprintf(stderr, "crvsctl loadgen: generated a record that does not fit: %s\n", err);
+        return -1;
+    }
+    rd_kafka_resp_err_t e;
+    while ((e = rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(s->info->topic),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+                                  RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(buf, len),
+                                  RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(s->rk, 50);
+    if (e) {
+        free(buf);
+        fprintf(stderr, "crvsctl loadgen: %s\n", rd_kafka_err2str(e));
+        return -1;
+    }
+    rd_kafka_poll(s->rk, 0);
+    return 0;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void gen_init(gen *g, uint64_t seed, long start)
+{
+    memset(g, 0, sizeof *g);
+    g->state = seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
+    if (!g->state) g->state = 1;
+    g->reference_days = hub_days_from_civil(2026, 11, 1);
+    g->next_number = start;
+    static char codes[100][3];
+    for (int i = 1; i < 100; i++) {
+        snprintf(codes[i], sizeof codes[i], "%02d", i);
+        if (hub_province_current_name(codes[i]) && g->n_current < 40) g->current[g->n_current++] = codes[i];
+        if (hub_province_legacy_known(codes[i]) && g->n_legacy < 70) g->legacy[g->n_legacy++] = codes[i];
+    }
+}
+
+int ctl_loadgen(ctl *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"topic", required_argument, NULL, 't'},          {"count", required_argument, NULL, 'n'},
+        {"seed", required_argument, NULL, 's'},           {"start", required_argument, NULL, 'S'},
+        {"duplicate-share", required_argument, NULL, 'd'}, {"correction-share", required_argument, NULL, 'c'},
+        {"invalid-share", required_argument, NULL, 'i'},  {"twin-share", required_argument, NULL, 'w'},
+        {"publish", no_argument, NULL, 'p'},              {"rate", required_argument, NULL, 'r'},
+        {NULL, 0, NULL, 0}};
+    const char *topic = NULL;
+    long count = 100, start = 1;
+    uint64_t seed = 1;
+    double dup = 0, corr = 0, inval = 0, twins = 0.015, rate = 0;
+    bool publish = false;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "t:n:s:", opts, NULL)) != -1) {
+        switch (opt) {
+        case 't': topic = optarg; break;
+        case 'n': count = atol(optarg); break;
+        case 's': seed = strtoull(optarg, NULL, 10); break;
+        case 'S': start = atol(optarg); break;
+        case 'd': dup = atof(optarg); break;
+        case 'c': corr = atof(optarg); break;
+        case 'i': inval = atof(optarg); break;
+        case 'w': twins = atof(optarg); break;
+        case 'p': publish = true; break;
+        case 'r': rate = atof(optarg); break;
+        default: goto usage;
+        }
+    }
+    if (!topic || optind != argc || count < 0 || dup < 0 || corr < 0 || inval < 0 ||
+        dup + corr + inval > 1 || rate < 0)
+        goto usage;
+    if (strcmp(topic, "birth-certificate")) {
+        fprintf(stderr, "crvsctl loadgen: topic '%s' is not generated yet\n", topic);
+        return CTL_USAGE;
+    }
+
+    sink s = {.info = hub_topic_find(topic)};
+    int status = CTL_FAILED;
+    gen g;
+    gen_init(&g, seed, start);
+    if (publish) {
+        char err[512];
+        hub_catalog *cat = ctl_catalog(c);
+        const hub_schema *schema = cat ? hub_catalog_latest(cat, topic) : NULL;
+        if (!schema || !(s.enc = hub_avro_encoder_new(schema, err, sizeof err))) {
+            fprintf(stderr, "crvsctl loadgen: no usable schema for %s\n", topic);
+            return CTL_FAILED;
+        }
+        static const char *const defaults[] = {"enable.idempotence", "true", "linger.ms", "5",
+                                               "client.id", "crvsctl-loadgen", NULL};
+        if (!(s.rk = ctl_kafka(c, RD_KAFKA_PRODUCER, defaults, on_delivery, &s))) goto out;
+    } else {
+        s.out = stdout;
+    }
+
+    long made = 0, n_dup = 0, n_corr = 0, n_inval = 0;
+    int64_t t0 = now_ns();
+    json_t *pending_twin = NULL; /* second child of a delivery still to emit */
+    while (made < count) {
+        json_t *doc = NULL;
+        json_t *earlier = recall(&g);
+        double draw = rnd_unit(&g);
+        if (!pending_twin && earlier && draw < dup) {
+            doc = json_incref(earlier);
+            n_dup++;
+        } else if (!pending_twin && earlier && draw < dup + corr) {
+            doc = json_deep_copy(earlier);
+            json_t *child = json_object_get(doc, "child");
+            json_object_set_new(child, "weight_grams",
+                                json_integer(json_integer_value(json_object_get(child, "weight_grams")) + rnd_int(&g, 1, 200)));
+            char id[48];
+            snprintf(id, sizeof id, "correction-%ld-%" PRIx64, made, rnd(&g) & 0xffffff);
+            json_object_set_new(doc, "event_id", json_string(id));
+            remember(&g, doc);
+            n_corr++;
+        } else if (!pending_twin && earlier && draw < dup + corr + inval) {
+            doc = spoil(&g, earlier);
+            char num[32];
+            snprintf(num, sizeof num, "GCS-X%07ld", g.next_number++);
+            json_object_set_new(doc, "certificate_number", json_string(num));
+            n_inval++;
+        } else if (pending_twin) {
+            doc = birth(&g, pending_twin, 2, 2);
+            json_decref(pending_twin);
+            pending_twin = NULL;
+            remember(&g, doc);
+        } else if (count - made >= 2 && rnd_share(&g, twins)) {
+            doc = birth(&g, NULL, 2, 1);
+            pending_twin = json_incref(doc);
+            remember(&g, doc);
+        } else {
+            doc = birth(&g, NULL, 1, 1);
+            remember(&g, doc);
+        }
+        int rc = emit(&s, doc);
+        json_decref(doc);
+        if (rc) goto out;
+        made++;
+        if (rate > 0) { /* hold the average rate from the start */
+            int64_t due = t0 + (int64_t)((double)made / rate * 1e9);
+            int64_t wait = due - now_ns();
+            if (s.rk) rd_kafka_poll(s.rk, 0);
+            if (wait > 0) {
+                struct timespec ts = {wait / 1000000000LL, wait % 1000000000LL};
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+    json_decref(pending_twin);
+    if (s.rk && rd_kafka_flush(s.rk, 60000)) s.failed++;
+    fprintf(stderr, "loadgen: %ld records (%ld duplicates, %ld corrections, %ld invalid)%s\n", made,
+            n_dup, n_corr, n_inval, s.failed ? ", DELIVERY FAILURES" : "");
+    status = s.failed ? CTL_FAILED : CTL_OK;
+out:
+    for (long i = 0; i < (g.n_recent < RECENT_MAX ? g.n_recent : RECENT_MAX); i++)
+        json_decref(g.recent[i]);
+    if (s.rk) rd_kafka_destroy(s.rk);
+    hub_avro_encoder_destroy(s.enc);
+    return status;
+usage:
+    fprintf(stderr,
+            "usage: crvsctl loadgen --topic T [--count N] [--seed S] [--start FIRST_NUMBER]\n"
+            "         [--duplicate-share F] [--correction-share F] [--invalid-share F]\n"
+            "         [--twin-share F] [--publish [--rate PER_SECOND]]\n");
+    return CTL_USAGE;
+}

@@ -1,0 +1,155 @@
+/* The birth-certificate rules: what is refused, what is flagged, what the
+ * registry row holds. The clock is fixed at 2026-11-20T00:00:00Z. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "birth_rules.h"
+
+#define NOW_MS 1795132800000LL /* 2026-11-20T00:00:00Z */
+
+static const char *base =
+    "{\"event_id\":\"e-1\",\"source_system\":\"his\",\"certificate_number\":\"GCS-1\","
+    "\"facility\":{\"code\":\"79-BV-001\",\"name\":\"  Bệnh viện   Hùng Vương \"},"
+    "\"issued_at\":\"2026-03-05T02:00:00.000Z\","
+    "\"child\":{\"name\":\"Trần  Bảo\u00a0Ngọc\",\"sex\":\"FEMALE\",\"birth_time\":\"2026-03-04T17:30:00.000Z\","
+    "\"place\":{\"kind\":\"HEALTH_FACILITY\",\"facility_code\":\"79-BV-001\",\"province_code\":\"79\","
+    "\"commune_code\":null,\"address\":null},"
+    "\"weight_grams\":3100,\"gestation_weeks\":39,\"plurality\":1,\"birth_order\":1},"
+    "\"mother\":{\"name\":\"Nguye\u0302\u0303n Thị Hoa\",\"birth_date\":\"1995-06-15\","
+    "\"personal_id\":\"079195000123\",\"ethnicity\":\"01\",\"nationality\":\"VN\","
+    "\"residence\":{\"province_code\":\"79\",\"commune_code\":\"26734\",\"address\":null}},"
+    "\"father\":null}";
+
+static json_t *doc(void) { return json_loads(base, 0, NULL); }
+
+static json_t *at(json_t *d, const char *a, const char *b)
+{
+    return b ? json_object_get(json_object_get(d, a), b) : json_object_get(d, a);
+}
+
+static bool has_flag(json_t *row, const char *flag)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(row, "quality_flags"), i, v)
+        if (!strcmp(json_string_value(v), flag)) return true;
+    return false;
+}
+
+static void valid_certificate_maps_to_row(void **state)
+{
+    (void)state;
+    json_t *d = doc(), *row;
+    hub_reject why;
+    assert_int_equal(birth_map(d, NOW_MS, &row, &why), 0);
+    /* 17:30Z on the 4th is 00:30 on the 5th in Vietnam */
+    assert_string_equal(json_string_value(json_object_get(row, "birth_date")), "2026-03-05");
+    assert_string_equal(json_string_value(json_object_get(row, "mother_name")), "Nguyễn Thị Hoa");
+    assert_string_equal(json_string_value(json_object_get(row, "mother_name_key")), "NGUYEN THI HOA");
+    assert_string_equal(json_string_value(json_object_get(row, "child_name")), "Trần Bảo Ngọc");
+    assert_string_equal(json_string_value(json_object_get(row, "facility_name")), "Bệnh viện Hùng Vương");
+    assert_int_equal(json_integer_value(json_object_get(row, "mother_age_at_birth")), 30);
+    assert_string_equal(json_string_value(json_object_get(row, "mother_personal_id")), "079195000123");
+    assert_string_equal(json_string_value(json_object_get(row, "place_province_code")), "79");
+    assert_false(has_flag(row, "weight_unusual"));
+    assert_true(has_flag(row, "father_personal_id_missing") == false);
+    /* the stored document carries the normalised names */
+    assert_string_equal(json_string_value(at(json_object_get(row, "document"), "mother", "name")),
+                        "Nguyễn Thị Hoa");
+    json_decref(row);
+    json_decref(d);
+}
+
+static void expect_refused(json_t *d, const char *reason)
+{
+    json_t *row = NULL;
+    hub_reject why;
+    assert_int_equal(birth_map(d, NOW_MS, &row, &why), -1);
+    assert_null(row);
+    assert_string_equal(why.reason, reason);
+    /* a refusal message never holds the full ID */
+    assert_null(strstr(why.message, "079195000123"));
+    json_decref(d);
+}
+
+static void hard_rules_refuse(void **state)
+{
+    (void)state;
+    json_t *d;
+
+    d = doc();
+    json_object_set_new(at(d, "child", NULL), "birth_time", json_string("2031-01-01T00:00:00Z"));
+    json_object_set_new(d, "issued_at", json_string("2031-01-02T00:00:00Z"));
+    expect_refused(d, "validation.future_date");
+
+    d = doc();
+    json_object_set_new(d, "issued_at", json_string("2026-03-01T00:00:00Z"));
+    expect_refused(d, "validation.issued_before_birth");
+
+    d = doc(); /* sex digit 0: a man born in the 1900s */
+    json_object_set_new(at(d, "mother", NULL), "personal_id", json_string("079095000123"));
+    expect_refused(d, "validation.personal_id");
+
+    d = doc(); /* ID says 1996, birth date says 1995 */
+    json_object_set_new(at(d, "mother", NULL), "personal_id", json_string("079196000123"));
+    expect_refused(d, "validation.personal_id");
+
+    d = doc(); /* mother aged 8 */
+    json_object_set_new(at(d, "mother", NULL), "birth_date", json_string("2018-01-01"));
+    json_object_set_new(at(d, "mother", NULL), "personal_id", json_null());
+    expect_refused(d, "validation.mother_age");
+
+    d = doc();
+    json_object_set_new(at(d, "child", NULL), "weight_grams", json_integer(50));
+    expect_refused(d, "validation.weight");
+
+    d = doc();
+    json_object_set_new(at(d, "child", NULL), "gestation_weeks", json_integer(60));
+    expect_refused(d, "validation.gestation");
+
+    d = doc();
+    json_object_set_new(at(d, "child", "place"), "province_code", json_string("99"));
+    expect_refused(d, "validation.province_code");
+
+    d = doc();
+    json_object_set_new(at(d, "child", NULL), "birth_order", json_integer(2));
+    expect_refused(d, "validation.plurality");
+
+    d = doc();
+    json_object_set_new(at(d, "mother", NULL), "name", json_string("   "));
+    expect_refused(d, "validation.name");
+}
+
+static void soft_rules_flag(void **state)
+{
+    (void)state;
+    json_t *d = doc(), *row;
+    hub_reject why;
+    /* Ha Giang (02) no longer exists on 2026-03-05: kept, flagged. */
+    json_object_set_new(at(d, "child", "place"), "province_code", json_string("02"));
+    json_object_set_new(at(d, "child", NULL), "weight_grams", json_integer(450));
+    json_object_set_new(at(d, "child", NULL), "name", json_null());
+    json_object_set_new(at(d, "mother", NULL), "personal_id", json_null());
+    assert_int_equal(birth_map(d, NOW_MS, &row, &why), 0);
+    assert_true(has_flag(row, "child.place.province_code_retired"));
+    assert_true(has_flag(row, "weight_unusual"));
+    assert_true(has_flag(row, "child_name_missing"));
+    assert_true(has_flag(row, "mother_personal_id_missing"));
+    json_decref(row);
+    json_decref(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(valid_certificate_maps_to_row),
+        cmocka_unit_test(hard_rules_refuse),
+        cmocka_unit_test(soft_rules_flag),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,98 @@
+/* Names: NFC, white space, the diacritics-free match key, and the masks
+ * that keep personal data out of logs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hub_text.h"
+
+static void utf8_validity(void **state)
+{
+    (void)state;
+    const char ok[] = "Nguyễn Thị Ánh Đào";
+    assert_true(hub_text_valid_utf8(ok, strlen(ok)));
+    assert_true(hub_text_valid_utf8("", 0));
+    assert_false(hub_text_valid_utf8("\xff", 1));              /* never valid */
+    assert_false(hub_text_valid_utf8("\xc3", 1));              /* truncated */
+    assert_false(hub_text_valid_utf8("\xc0\xaf", 2));          /* overlong '/' */
+    assert_false(hub_text_valid_utf8("\xed\xa0\x80", 3));      /* surrogate */
+    assert_false(hub_text_valid_utf8("a\0b", 3));              /* embedded NUL */
+    assert_false(hub_text_valid_utf8("\xf4\x90\x80\x80", 4));  /* above U+10FFFF */
+}
+
+static void normalize_name(void **state)
+{
+    (void)state;
+    char err[128];
+    /* "Nguyễn" written decomposed (e + combining circumflex + combining
+     * tilde) becomes the precomposed NFC form. */
+    char *n = hub_text_normalize_name("  Nguye\xcc\x82\xcc\x83n \t Th\xe1\xbb\x8b\xc2\xa0Lan  ", err,
+                                      sizeof err);
+    assert_non_null(n);
+    assert_string_equal(n, "Nguyễn Thị Lan");
+    free(n);
+    n = hub_text_normalize_name(" \t ", err, sizeof err);
+    assert_non_null(n);
+    assert_string_equal(n, "");
+    free(n);
+    assert_null(hub_text_normalize_name("Lan\xff", err, sizeof err));
+    assert_true(strlen(err) > 0);
+}
+
+static void match_key(void **state)
+{
+    (void)state;
+    char err[128];
+    char *k = hub_text_match_key("  Nguyễn   Thị Ánh Đào ", err, sizeof err);
+    assert_non_null(k);
+    assert_string_equal(k, "NGUYEN THI ANH DAO");
+    free(k);
+    /* Same person written decomposed and precomposed: one key. */
+    char *a = hub_text_match_key("Tr\xe1\xba\xa7n", err, sizeof err);
+    char *b = hub_text_match_key("Tra\xcc\x82\xcc\x80n", err, sizeof err);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a, b);
+    assert_string_equal(a, "TRAN");
+    free(a);
+    free(b);
+    k = hub_text_match_key("đặng", err, sizeof err);
+    assert_string_equal(k, "DANG");
+    free(k);
+}
+
+static void masks(void **state)
+{
+    (void)state;
+    char out[32];
+    hub_text_mask_id("079195012345", out, sizeof out);
+    assert_string_equal(out, "079*******45");
+    hub_text_mask_id(NULL, out, sizeof out);
+    assert_string_equal(out, "-");
+    hub_text_mask_id("1234", out, sizeof out);
+    assert_null(strstr(out, "1234"));
+    hub_text_mask_name("Nguyễn Thị Lan", out, sizeof out);
+    assert_string_equal(out, "N. T. L.");
+    hub_text_mask_name("Đặng Văn Ánh", out, sizeof out);
+    assert_string_equal(out, "Đ. V. Á.");
+    hub_text_mask_name(NULL, out, sizeof out);
+    assert_string_equal(out, "?");
+    char tiny[4];
+    hub_text_mask_id("079195012345", tiny, sizeof tiny);
+    assert_int_equal(strlen(tiny), 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(utf8_validity),
+        cmocka_unit_test(normalize_name),
+        cmocka_unit_test(match_key),
+        cmocka_unit_test(masks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
