@@ -51,7 +51,8 @@ CREATE TABLE crvs.birth_certificate (
 CREATE INDEX birth_certificate_birth_date ON crvs.birth_certificate (birth_date);
 CREATE INDEX birth_certificate_mother_id ON crvs.birth_certificate (mother_personal_id);
 
--- Applies a batch in order. Each element: {"row": {column: value, ...},
+-- Applies a batch in order (crvs.person_link is defined in 003_person.sql;
+-- PL/pgSQL resolves it when the function first runs). Each element: {"row": {column: value, ...},
 -- "meta": {"service","topic","partition","offset","schema_id","key"}}.
 -- Returns one outcome per element, in order: create | correct | duplicate.
 -- Same business key and same content (the document without event_id) is a
@@ -94,6 +95,10 @@ BEGIN
             DELETE FROM crvs.birth_certificate WHERE id = old.id;
             INSERT INTO crvs.birth_certificate SELECT r.*;
             outcome := 'correct';
+        END IF;
+        IF outcome <> 'duplicate' THEN
+            PERFORM crvs.person_link('birth_certificate', meta->>'key', item->'row'->'person_facts',
+                                     item->'row'->'reconcile', meta);
         END IF;
         INSERT INTO crvs.audit_log (service, action, entity, entity_key, source_topic,
                                     source_partition, source_offset, schema_id,

@@ -37,9 +37,11 @@ static int check_range(json_t *v, const char *path, const char *reason, int hard
     return 0;
 }
 
-/* Mother or father: name, IDs and residence. `sex` is the parent's sex. */
+/* Mother or father: name, IDs and residence. `sex` is the parent's sex;
+ * a parent with a personal ID adds an identity fact to `facts`. */
 static int map_parent(json_t *p, const char *who, hub_sex sex, int64_t birth_days,
-                      bool required, json_t *row, json_t *flags, hub_reject *why)
+                      const char *birth_date, bool required, json_t *row, json_t *flags,
+                      json_t *facts, hub_reject *why)
 {
     char col[64], key[64];
     if (!json_is_object(p)) {
@@ -84,6 +86,18 @@ static int map_parent(json_t *p, const char *who, hub_sex sex, int64_t birth_day
         snprintf(col, sizeof col, "%s_personal_id_missing", who);
         hub_rule_flag(flags, col);
     }
+    json_t *id = json_object_get(p, "personal_id");
+    if (json_is_string(id)) {
+        /* Identity fact for the person registry (docs/linkage.md). */
+        json_t *fact = json_pack("{s:O, s:s, s:s, s:s, s:s}", "personal_id", id, "role", who,
+                                 "kind", "identity", "effective_date", birth_date,
+                                 "sex", sex == HUB_SEX_FEMALE ? "FEMALE" : "MALE");
+        json_object_set(fact, "birth_date", json_object_get(p, "birth_date"));
+        json_object_set(fact, "name", json_object_get(p, "name"));
+        snprintf(key, sizeof key, "%s_name_key", who);
+        json_object_set(fact, "name_key", json_object_get(row, key));
+        json_array_append_new(facts, fact);
+    }
     snprintf(col, sizeof col, "%s_nationality", who);
     hub_rule_copy(p, "nationality", row, col);
     if (sex == HUB_SEX_FEMALE) hub_rule_copy(p, "ethnicity", row, "mother_ethnicity");
@@ -104,6 +118,7 @@ int birth_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
 {
     json_t *row = json_object();
     json_t *flags = json_array();
+    json_t *facts = json_array();
     json_t *child = json_object_get(doc, "child");
     json_t *place = json_object_get(child, "place");
     json_t *facility = json_object_get(doc, "facility");
@@ -182,18 +197,21 @@ int birth_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
         goto refuse;
     }
 
-    if (map_parent(json_object_get(doc, "mother"), "mother", HUB_SEX_FEMALE, birth_days, true,
-                   row, flags, why))
+    if (map_parent(json_object_get(doc, "mother"), "mother", HUB_SEX_FEMALE, birth_days, date,
+                   true, row, flags, facts, why))
         goto refuse;
-    if (map_parent(json_object_get(doc, "father"), "father", HUB_SEX_MALE, birth_days, false,
-                   row, flags, why))
+    if (map_parent(json_object_get(doc, "father"), "father", HUB_SEX_MALE, birth_days, date,
+                   false, row, flags, facts, why))
         goto refuse;
 
+    json_object_set_new(row, "person_facts", facts);
+    json_object_set_new(row, "reconcile", json_array());
     json_object_set_new(row, "quality_flags", flags);
     json_object_set(row, "document", doc);
     *row_out = row;
     return 0;
 refuse:
+    json_decref(facts);
     json_decref(flags);
     json_decref(row);
     return -1;

@@ -23,6 +23,20 @@ PGconn *ctl_pg(ctl *c)
     return conn;
 }
 
+PGresult *ctl_query(PGconn *conn, const char *who, const char *sql, int n,
+                    const char *const *params)
+{
+    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    if (hub_pg_classify(conn, res) != HUB_PG_OK) {
+        char err[512];
+        hub_pg_error(conn, res, err, sizeof err);
+        fprintf(stderr, "crvsctl %s: %s\n", who, err);
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
 hub_catalog *ctl_catalog(ctl *c)
 {
     char err[512];
@@ -75,6 +89,11 @@ static void usage(void)
             "  wait [--topic T]... [--timeout S]  wait until the services stored every message\n"
             "  dlq list [--topic T] [--reason R] [--since TS] [--limit N]\n"
             "  dlq show ID [--reveal]             one dead letter, decoded when possible\n"
+            "  reconcile list [--reason R] [--status open|resolved|closed|all] [--limit N]\n"
+            "  reconcile resolve ID --comment TEXT [--by NAME]\n"
+            "                                     linkage conflicts and gaps, and decisions on them\n"
+            "  marriage load [--source NAME] FILE.csv\n"
+            "                                     load an extract of the marriage register\n"
             "  loadgen --topic T --count N [--seed S] [--invalid-share P] [--duplicate-share P]\n"
             "                                     synthetic documents as JSON lines on stdout\n"
             "configuration: kafka.* (librdkafka), pg.* (libpq), schema.catalog, sql.dir;\n"
@@ -125,6 +144,8 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "wait")) status = ctl_wait(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "dlq")) status = ctl_dlq(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "loadgen")) status = ctl_loadgen(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "reconcile")) status = ctl_reconcile(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "marriage")) status = ctl_marriage(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "help")) {
         usage();
         status = CTL_OK;

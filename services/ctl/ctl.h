@@ -21,6 +21,10 @@ typedef struct ctl {
 
 /* Connects to PostgreSQL with pg.* or prints why and returns NULL. */
 PGconn *ctl_pg(ctl *c);
+/* Runs a parameterised query; on failure prints "crvsctl WHO: error" and
+ * returns NULL. */
+PGresult *ctl_query(PGconn *conn, const char *who, const char *sql, int n,
+                    const char *const *params);
 /* The schema catalog (schema.catalog setting), or NULL after printing why. */
 hub_catalog *ctl_catalog(ctl *c);
 /* A Kafka client of the given type configured from kafka.* plus the given
@@ -34,5 +38,7 @@ int ctl_publish(ctl *c, int argc, char **argv);
 int ctl_wait(ctl *c, int argc, char **argv);
 int ctl_dlq(ctl *c, int argc, char **argv);
 int ctl_loadgen(ctl *c, int argc, char **argv);
+int ctl_reconcile(ctl *c, int argc, char **argv);
+int ctl_marriage(ctl *c, int argc, char **argv);
 
 #endif

@@ -13,19 +13,6 @@
 #include "hub_pg.h"
 #include "hub_text.h"
 
-static PGresult *query(PGconn *conn, const char *sql, int n, const char *const *params)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-    if (hub_pg_classify(conn, res) != HUB_PG_OK) {
-        char err[512];
-        hub_pg_error(conn, res, err, sizeof err);
-        fprintf(stderr, "crvsctl dlq: %s\n", err);
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
 static int dlq_list(ctl *c, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -50,8 +37,7 @@ static int dlq_list(ctl *c, int argc, char **argv)
     }
     PGconn *conn = ctl_pg(c);
     if (!conn) return CTL_FAILED;
-    PGresult *res = query(
-        conn,
+    PGresult *res = ctl_query(conn, "dlq",
         "SELECT id, to_char(first_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
         "source_topic || '[' || source_partition || ']@' || source_offset, reason, status, "
         "left(message, 70) FROM crvs.dead_letter "
@@ -138,7 +124,7 @@ static int dlq_show(ctl *c, int argc, char **argv)
     if (!conn) return CTL_FAILED;
     int status = CTL_FAILED;
     const char *params[1] = {id};
-    PGresult *res = query(conn,
+    PGresult *res = ctl_query(conn, "dlq",
                           "SELECT id, first_seen, service, source_topic, source_partition, "
                           "source_offset, kafka_timestamp, encode(msg_key, 'escape'), schema_id, "
                           "reason, message, status, coalesce(status_comment, '') "
@@ -190,7 +176,7 @@ static int dlq_show(ctl *c, int argc, char **argv)
         printf("not decodable; bytes hidden (they may hold personal data): --reveal to show\n");
     }
     if (reveal) {
-        PGresult *a = query(conn,
+        PGresult *a = ctl_query(conn, "dlq",
                             "INSERT INTO crvs.audit_log (service, action, entity, entity_key, detail) "
                             "VALUES ('crvsctl', 'reveal', 'dead_letter', $1, "
                             "jsonb_build_object('os_user', current_user))",

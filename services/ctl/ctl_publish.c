@@ -15,7 +15,8 @@
 typedef struct pub {
     rd_kafka_t *rk;
     bool print_hex; /* with a dry run: print each message as KEY<TAB>HEX */
-    const char *topic;
+    const char *topic;       /* the schema's topic */
+    const char *kafka_topic; /* where messages go: the topic unless --kafka-topic */
     long sent, failed_delivery, refused;
 } pub;
 
@@ -43,7 +44,7 @@ static int produce(pub *p, const void *key, size_t key_len, const void *value, s
     }
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_TOPIC(p->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            p->rk, RD_KAFKA_V_TOPIC(p->kafka_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, len),
             RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
@@ -165,7 +166,7 @@ int ctl_publish(ctl *c, int argc, char **argv)
     static const struct option opts[] = {
         {"topic", required_argument, NULL, 't'}, {"raw-hex", no_argument, NULL, 'x'},
         {"schema-id", required_argument, NULL, 's'}, {"dry-run", no_argument, NULL, 'n'},
-        {"print-hex", no_argument, NULL, 'H'},
+        {"print-hex", no_argument, NULL, 'H'}, {"kafka-topic", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0}};
     pub p = {0};
     bool raw = false, dry = false;
@@ -178,10 +179,12 @@ int ctl_publish(ctl *c, int argc, char **argv)
         case 's': schema_id = atoi(optarg); break;
         case 'n': dry = true; break;
         case 'H': p.print_hex = true; break;
+        case 'k': p.kafka_topic = optarg; break;
         default: goto usage;
         }
     }
     if (!p.topic || optind != argc - 1) goto usage;
+    if (!p.kafka_topic) p.kafka_topic = p.topic;
     const hub_topic_info *info = hub_topic_find(p.topic);
     if (!info && !raw) {
         fprintf(stderr, "crvsctl publish: unknown topic '%s'\n", p.topic);
@@ -237,7 +240,9 @@ out:
     if (in != stdin) fclose(in);
     return status;
 usage:
-    fprintf(stderr, "usage: crvsctl publish --topic T [--schema-id N] [--dry-run [--print-hex]] FILE|-\n"
-                    "       crvsctl publish --topic T --raw-hex FILE|-\n");
+    fprintf(stderr, "usage: crvsctl publish --topic T [--schema-id N] [--kafka-topic K]\n"
+                    "                       [--dry-run [--print-hex]] FILE|-\n"
+                    "       crvsctl publish --topic T --raw-hex [--kafka-topic K] FILE|-\n"
+                    "  --kafka-topic K  send to Kafka topic K (default T), e.g. a replay topic\n");
     return CTL_USAGE;
 }

@@ -56,6 +56,17 @@ static void valid_certificate_maps_to_row(void **state)
     assert_int_equal(json_integer_value(json_object_get(row, "mother_age_at_birth")), 30);
     assert_string_equal(json_string_value(json_object_get(row, "mother_personal_id")), "079195000123");
     assert_string_equal(json_string_value(json_object_get(row, "place_province_code")), "79");
+    /* The mother, named with her ID, is an identity fact for the person registry. */
+    json_t *facts = json_object_get(row, "person_facts");
+    assert_int_equal(json_array_size(facts), 1);
+    json_t *f = json_array_get(facts, 0);
+    assert_string_equal(json_string_value(json_object_get(f, "personal_id")), "079195000123");
+    assert_string_equal(json_string_value(json_object_get(f, "role")), "mother");
+    assert_string_equal(json_string_value(json_object_get(f, "kind")), "identity");
+    assert_string_equal(json_string_value(json_object_get(f, "effective_date")), "2026-03-05");
+    assert_string_equal(json_string_value(json_object_get(f, "birth_date")), "1995-06-15");
+    assert_string_equal(json_string_value(json_object_get(f, "name_key")), "NGUYEN THI HOA");
+    assert_int_equal(json_array_size(json_object_get(row, "reconcile")), 0);
     assert_false(has_flag(row, "weight_unusual"));
     assert_true(has_flag(row, "father_personal_id_missing") == false);
     /* the stored document carries the normalised names */
