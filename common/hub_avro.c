@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hub_frame.h"
+#include "hub_resolve.h"
 #include "hub_validate.h"
 
 /* One cached resolution: how to read data written with schema `id`. */
@@ -15,17 +16,15 @@ typedef struct writer_plan {
     int32_t id;
     bool usable;
     hub_reject refusal;        /* why not, when !usable (cached: definitive) */
-    avro_value_iface_t *iface; /* resolved writer, or the reader's generic class */
-    avro_value_t value;        /* what avro_value_read fills */
+    avro_value_iface_t *iface; /* generic class of the writer schema */
+    avro_value_t value;        /* what avro_value_read fills, reused */
     avro_schema_t writer;      /* borrowed from the catalog */
-    bool resolved;
+    hub_resolve_plan *plan;    /* writer value -> reader-shaped document */
 } writer_plan;
 
 struct hub_avro_decoder {
     hub_catalog *cat;
     const hub_schema *reader;
-    avro_value_iface_t *reader_iface;
-    avro_value_t reader_value; /* destination of resolved reads */
     avro_reader_t mem;
     writer_plan *plans;
     size_t n_plans, cap_plans;
@@ -84,214 +83,67 @@ static const char *logical_type(json_t *t)
     return json_is_object(t) ? json_string_value(json_object_get(t, "logicalType")) : NULL;
 }
 
-static json_t *field_type(const hub_schema *s, json_t *record_node, size_t i)
-{
-    json_t *fields = json_object_get(type_node(s, record_node), "fields");
-    return json_object_get(json_array_get(fields, i), "type");
-}
-
 static void path_push(char *path, size_t size, size_t *len, const char *name)
 {
     *len = strlen(path);
     snprintf(path + *len, size - *len, "%s%s", *len ? "." : "", name);
 }
 
-/* ---- Avro value -> JSON ------------------------------------------------- */
-
-static json_t *hex_string(const void *buf, size_t len)
-{
-    static const char digits[] = "0123456789abcdef";
-    char *hex = malloc(len * 2 + 1);
-    if (!hex) return NULL;
-    const uint8_t *p = buf;
-    for (size_t i = 0; i < len; i++) {
-        hex[2 * i] = digits[p[i] >> 4];
-        hex[2 * i + 1] = digits[p[i] & 15];
-    }
-    hex[len * 2] = '\0';
-    json_t *j = json_string(hex);
-    free(hex);
-    return j;
-}
-
-static int to_json(const hub_schema *s, json_t *type, avro_value_t *v, json_t **out,
-                   char *path, size_t path_size, hub_reject *why)
-{
-    json_t *t = type ? type_node(s, type) : hub_schema_json(s);
-    const char *lt = logical_type(t);
-    *out = NULL;
-    switch (avro_value_get_type(v)) {
-    case AVRO_NULL:
-        *out = json_null();
-        return 0;
-    case AVRO_BOOLEAN: {
-        int b;
-        if (avro_value_get_boolean(v, &b)) break;
-        *out = json_boolean(b);
-        return 0;
-    }
-    case AVRO_INT32: {
-        int32_t i;
-        if (avro_value_get_int(v, &i)) break;
-        if (lt && !strcmp(lt, "date")) {
-            int y, m, d;
-            char buf[16];
-            hub_civil_from_days(i, &y, &m, &d);
-            snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
-            *out = json_string(buf);
-        } else {
-            *out = json_integer(i);
-        }
-        return *out ? 0 : -1;
-    }
-    case AVRO_INT64: {
-        int64_t l;
-        if (avro_value_get_long(v, &l)) break;
-        if (lt && !strcmp(lt, "timestamp-millis")) {
-            char buf[40];
-            hub_timestamp_format(l, buf, sizeof buf);
-            *out = json_string(buf);
-        } else {
-            *out = json_integer(l);
-        }
-        return *out ? 0 : -1;
-    }
-    case AVRO_FLOAT: {
-        float f;
-        if (avro_value_get_float(v, &f)) break;
-        *out = json_real(f);
-        return 0;
-    }
-    case AVRO_DOUBLE: {
-        double d;
-        if (avro_value_get_double(v, &d)) break;
-        *out = json_real(d);
-        return 0;
-    }
-    case AVRO_STRING: {
-        const char *str;
-        size_t size;
-        if (avro_value_get_string(v, &str, &size)) break;
-        /* avro-c counts the terminating NUL in size. */
-        *out = json_stringn(str, size ? size - 1 : 0);
-        if (!*out) {
-            reject(why, "encoding.utf8", "field %s: string is not valid UTF-8",
-                   *path ? path : "(root)");
-            return -1;
-        }
-        return 0;
-    }
-    case AVRO_BYTES: {
-        const void *buf;
-        size_t size;
-        if (avro_value_get_bytes(v, &buf, &size)) break;
-        *out = hex_string(buf, size);
-        return *out ? 0 : -1;
-    }
-    case AVRO_FIXED: {
-        const void *buf;
-        size_t size;
-        if (avro_value_get_fixed(v, &buf, &size)) break;
-        *out = hex_string(buf, size);
-        return *out ? 0 : -1;
-    }
-    case AVRO_ENUM: {
-        int idx;
-        if (avro_value_get_enum(v, &idx)) break;
-        const char *sym = avro_schema_enum_get(avro_value_get_schema(v), idx);
-        if (!sym) {
-            reject(why, "avro.decode", "field %s: enum index %d out of range", path, idx);
-            return -1;
-        }
-        *out = json_string(sym);
-        return 0;
-    }
-    case AVRO_UNION: {
-        int disc;
-        avro_value_t branch;
-        if (avro_value_get_discriminant(v, &disc) || avro_value_get_current_branch(v, &branch))
-            break;
-        json_t *branch_type = json_is_array(t) ? json_array_get(t, (size_t)disc) : NULL;
-        return to_json(s, branch_type, &branch, out, path, path_size, why);
-    }
-    case AVRO_RECORD: {
-        size_t n;
-        if (avro_value_get_size(v, &n)) break;
-        json_t *obj = json_object();
-        for (size_t i = 0; i < n; i++) {
-            avro_value_t child;
-            const char *name;
-            json_t *cj;
-            size_t plen;
-            if (avro_value_get_by_index(v, i, &child, &name)) {
-                json_decref(obj);
-                goto avro_fail;
-            }
-            path_push(path, path_size, &plen, name);
-            int rc = to_json(s, field_type(s, t, i), &child, &cj, path, path_size, why);
-            path[plen] = '\0';
-            if (rc) {
-                json_decref(obj);
-                return -1;
-            }
-            json_object_set_new(obj, name, cj);
-        }
-        *out = obj;
-        return 0;
-    }
-    case AVRO_ARRAY: {
-        size_t n;
-        if (avro_value_get_size(v, &n)) break;
-        json_t *arr = json_array();
-        json_t *items = json_is_object(t) ? json_object_get(t, "items") : NULL;
-        for (size_t i = 0; i < n; i++) {
-            avro_value_t child;
-            json_t *cj;
-            if (avro_value_get_by_index(v, i, &child, NULL) ||
-                to_json(s, items, &child, &cj, path, path_size, why)) {
-                json_decref(arr);
-                return -1;
-            }
-            json_array_append_new(arr, cj);
-        }
-        *out = arr;
-        return 0;
-    }
-    case AVRO_MAP: {
-        size_t n;
-        if (avro_value_get_size(v, &n)) break;
-        json_t *obj = json_object();
-        json_t *values = json_is_object(t) ? json_object_get(t, "values") : NULL;
-        for (size_t i = 0; i < n; i++) {
-            avro_value_t child;
-            const char *key;
-            json_t *cj;
-            if (avro_value_get_by_index(v, i, &child, &key) ||
-                to_json(s, values, &child, &cj, path, path_size, why)) {
-                json_decref(obj);
-                return -1;
-            }
-            json_object_set_new(obj, key, cj);
-        }
-        *out = obj;
-        return 0;
-    }
-    default:
-        break;
-    }
-avro_fail:
-    reject(why, "avro.decode", "field %s: %s", *path ? path : "(root)", avro_strerror());
-    return -1;
-}
-
-int hub_avro_value_to_json(const hub_schema *s, json_t *type, avro_value_t *v, json_t **out,
-                           hub_reject *why)
-{
-    char path[512] = "";
-    return to_json(s, type, v, out, path, sizeof path, why);
-}
-
 /* ---- decoder ------------------------------------------------------------ */
+
+static void plan_clear(writer_plan *p)
+{
+    if (p->iface) {
+        avro_value_decref(&p->value);
+        avro_value_iface_decref(p->iface);
+    }
+    hub_resolve_plan_destroy(p->plan);
+    p->iface = NULL;
+    p->plan = NULL;
+}
+
+/* Makes p usable for data written with `writer`, or fills p->refusal. */
+static void plan_init(writer_plan *p, const hub_schema *writer, const hub_schema *reader)
+{
+    char err[400];
+    int32_t id = p->id;
+    if (!hub_resolve_same_type(writer, reader)) {
+        reject(&p->refusal, "schema.wrong_type", "schema id %d is %s, this topic carries %s",
+               (int)id, hub_schema_fullname(writer), hub_schema_fullname(reader));
+        return;
+    }
+    p->plan = hub_resolve_plan_new(writer, reader, err, sizeof err);
+    if (!p->plan) {
+        reject(&p->refusal, "schema.incompatible", "schema id %d cannot be read as %s: %s",
+               (int)id, hub_schema_fullname(reader), err);
+        return;
+    }
+    p->writer = hub_schema_avro(writer);
+    p->iface = avro_generic_class_from_schema(p->writer);
+    if (!p->iface || avro_generic_value_new(p->iface, &p->value)) {
+        reject(&p->refusal, "schema.incompatible", "schema id %d: %s", (int)id, avro_strerror());
+        if (p->iface) avro_value_iface_decref(p->iface);
+        p->iface = NULL;
+        plan_clear(p);
+        return;
+    }
+    p->usable = true;
+}
+
+static writer_plan *plan_add(hub_avro_decoder *d, int32_t id)
+{
+    if (d->n_plans == d->cap_plans) {
+        size_t cap = d->cap_plans ? d->cap_plans * 2 : 4;
+        writer_plan *grown = realloc(d->plans, cap * sizeof *grown);
+        if (!grown) return NULL;
+        d->plans = grown;
+        d->cap_plans = cap;
+    }
+    writer_plan *p = &d->plans[d->n_plans++];
+    memset(p, 0, sizeof *p);
+    p->id = id;
+    return p;
+}
 
 hub_avro_decoder *hub_avro_decoder_new(hub_catalog *cat, const hub_schema *reader,
                                        char *errstr, size_t errstr_size)
@@ -300,16 +152,23 @@ hub_avro_decoder *hub_avro_decoder_new(hub_catalog *cat, const hub_schema *reade
     if (!d) goto oom;
     d->cat = cat;
     d->reader = reader;
-    d->reader_iface = avro_generic_class_from_schema(hub_schema_avro(reader));
-    if (!d->reader_iface || avro_generic_value_new(d->reader_iface, &d->reader_value)) {
-        snprintf(errstr, errstr_size, "reader schema %s: %s", hub_schema_fullname(reader),
-                 avro_strerror());
-        if (d->reader_iface) avro_value_iface_decref(d->reader_iface);
-        free(d);
-        return NULL;
-    }
     d->mem = avro_reader_memory("", 0);
     if (!d->mem) goto oom;
+    /* The reader read as itself: checks its defaults now rather than at the
+     * first message, and serves the reader's own id. */
+    writer_plan *own = plan_add(d, hub_schema_id(reader));
+    if (!own) goto oom;
+    plan_init(own, reader, reader);
+    if (!own->usable) {
+        snprintf(errstr, errstr_size, "reader schema %s: %s", hub_schema_fullname(reader),
+                 own->refusal.message);
+        hub_avro_decoder_destroy(d);
+        return NULL;
+    }
+    if (own->id <= 0) { /* not a catalog schema: no frame names it */
+        plan_clear(own);
+        d->n_plans = 0;
+    }
     return d;
 oom:
     snprintf(errstr, errstr_size, "out of memory");
@@ -320,17 +179,8 @@ oom:
 void hub_avro_decoder_destroy(hub_avro_decoder *d)
 {
     if (!d) return;
-    for (size_t i = 0; i < d->n_plans; i++) {
-        writer_plan *p = &d->plans[i];
-        if (!p->usable) continue;
-        avro_value_decref(&p->value);
-        avro_value_iface_decref(p->iface);
-    }
+    for (size_t i = 0; i < d->n_plans; i++) plan_clear(&d->plans[i]);
     free(d->plans);
-    if (d->reader_iface) {
-        avro_value_decref(&d->reader_value);
-        avro_value_iface_decref(d->reader_iface);
-    }
     if (d->mem) avro_reader_free(d->mem);
     free(d);
 }
@@ -344,59 +194,23 @@ static writer_plan *plan_for(hub_avro_decoder *d, int32_t id, hub_decode_status 
     const hub_schema *writer;
     char err[400];
     hub_schema_status ss = hub_catalog_get(d->cat, id, &writer, err, sizeof err);
-    if (ss == HUB_SCHEMA_TRANSIENT) {
-        *st = HUB_DECODE_TRANSIENT;
+    if (ss == HUB_SCHEMA_TRANSIENT || ss == HUB_SCHEMA_UNKNOWN) {
+        /* Not cached: an unknown id may be registered later, and the
+         * registry client keeps its own brief negative cache. */
+        *st = ss == HUB_SCHEMA_TRANSIENT ? HUB_DECODE_TRANSIENT : HUB_DECODE_REJECT;
         reject(why, hub_schema_status_name(ss), "schema id %d: %s", (int)id, err);
         return NULL;
     }
-    if (d->n_plans == d->cap_plans) {
-        size_t cap = d->cap_plans ? d->cap_plans * 2 : 4;
-        writer_plan *grown = realloc(d->plans, cap * sizeof *grown);
-        if (!grown) {
-            *st = HUB_DECODE_TRANSIENT;
-            reject(why, "internal.oom", "out of memory");
-            return NULL;
-        }
-        d->plans = grown;
-        d->cap_plans = cap;
+    writer_plan *p = plan_add(d, id);
+    if (!p) {
+        *st = HUB_DECODE_TRANSIENT;
+        reject(why, "internal.oom", "out of memory");
+        return NULL;
     }
-    writer_plan *p = &d->plans[d->n_plans++];
-    memset(p, 0, sizeof *p);
-    p->id = id;
-    if (ss != HUB_SCHEMA_OK) {
+    if (ss != HUB_SCHEMA_OK)
         reject(&p->refusal, hub_schema_status_name(ss), "schema id %d: %s", (int)id, err);
-        return p;
-    }
-    if (strcmp(hub_schema_fullname(writer), hub_schema_fullname(d->reader)) != 0) {
-        reject(&p->refusal, "schema.wrong_type",
-               "schema id %d is %s, this topic carries %s", (int)id,
-               hub_schema_fullname(writer), hub_schema_fullname(d->reader));
-        return p;
-    }
-    p->writer = hub_schema_avro(writer);
-    if (writer == d->reader || avro_schema_equal(hub_schema_avro(writer),
-                                                 hub_schema_avro(d->reader))) {
-        p->iface = avro_value_iface_incref(d->reader_iface);
-        if (avro_generic_value_new(p->iface, &p->value)) goto cannot;
-        p->resolved = false;
-    } else {
-        p->iface = avro_resolved_writer_new(hub_schema_avro(writer), hub_schema_avro(d->reader));
-        if (!p->iface) {
-            reject(&p->refusal, "schema.incompatible",
-                   "schema id %d cannot be read as %s: %s", (int)id,
-                   hub_schema_fullname(d->reader), avro_strerror());
-            return p;
-        }
-        if (avro_resolved_writer_new_value(p->iface, &p->value)) goto cannot;
-        avro_resolved_writer_set_dest(&p->value, &d->reader_value);
-        p->resolved = true;
-    }
-    p->usable = true;
-    return p;
-cannot:
-    reject(&p->refusal, "schema.incompatible", "schema id %d: %s", (int)id, avro_strerror());
-    if (p->iface) avro_value_iface_decref(p->iface);
-    p->iface = NULL;
+    else
+        plan_init(p, writer, d->reader);
     return p;
 }
 
@@ -439,6 +253,9 @@ hub_decode_status hub_avro_decode(hub_avro_decoder *d, const void *buf, size_t l
                (int)*schema_id, body_len);
         return HUB_DECODE_REJECT;
     }
+    /* Read with the writer's own schema, then resolve into the reader's
+     * shape with the cached plan (hub_resolve.h): one path for every
+     * writer, the reader itself included. */
     avro_reader_memory_set_source(d->mem, (const char *)body, (int64_t)body_len);
     avro_value_reset(&p->value);
     if (avro_value_read(d->mem, &p->value) != 0) {
@@ -446,9 +263,7 @@ hub_decode_status hub_avro_decode(hub_avro_decoder *d, const void *buf, size_t l
                (int)*schema_id, body_len, avro_strerror());
         return HUB_DECODE_REJECT;
     }
-    avro_value_t *result = p->resolved ? &d->reader_value : &p->value;
-    if (hub_avro_value_to_json(d->reader, NULL, result, out, why) != 0)
-        return HUB_DECODE_REJECT;
+    if (hub_resolve_apply(p->plan, &p->value, out, why) != 0) return HUB_DECODE_REJECT;
     return HUB_DECODE_OK;
 }
 
@@ -478,6 +293,32 @@ static uint8_t *from_hex(const char *hex, size_t *len)
     }
     *len = n / 2;
     return buf;
+}
+
+/* The alias of field definition `fdef` under which `doc` gives the field,
+ * or NULL: documents written for an older version of a schema may use a
+ * field's earlier name (listed in its "aliases"). */
+static const char *alias_in(json_t *fdef, json_t *doc)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(fdef, "aliases"), i, a) {
+        const char *name = json_string_value(a);
+        if (name && json_object_get(doc, name)) return name;
+    }
+    return NULL;
+}
+
+static bool is_alias(json_t *fields, const char *key)
+{
+    size_t i, j;
+    json_t *f, *a;
+    json_array_foreach(fields, i, f) {
+        json_array_foreach(json_object_get(f, "aliases"), j, a) {
+            if (json_is_string(a) && !strcmp(json_string_value(a), key)) return true;
+        }
+    }
+    return false;
 }
 
 #define FAIL(...)                                                            \
@@ -590,9 +431,17 @@ static int from_json(const hub_schema *s, json_t *type, json_t *doc, avro_value_
             if (avro_value_get_by_index(v, i, &child, &name)) FAIL("%s", avro_strerror());
             json_t *fdef = json_array_get(fields, i);
             json_t *val = json_object_get(doc, name);
+            const char *alias = alias_in(fdef, doc);
+            path_push(path, path_size, &plen, name);
+            if (val && alias) {
+                snprintf(errstr, errstr_size, "%s: given twice, also under its earlier name '%s'",
+                         path, alias);
+                path[plen] = '\0';
+                return -1;
+            }
+            if (alias) val = json_object_get(doc, alias);
             if (val) known++;
             else val = json_object_get(fdef, "default");
-            path_push(path, path_size, &plen, name);
             if (!val) {
                 snprintf(errstr, errstr_size, "%s: required field is missing", path);
                 path[plen] = '\0';
@@ -608,7 +457,8 @@ static int from_json(const hub_schema *s, json_t *type, json_t *doc, avro_value_
             json_t *val;
             json_object_foreach(doc, key, val) {
                 avro_value_t ignored;
-                if (avro_value_get_by_name(v, key, &ignored, NULL) != 0)
+                if (avro_value_get_by_name(v, key, &ignored, NULL) != 0 &&
+                    !is_alias(fields, key))
                     FAIL("unknown field '%s'", key);
             }
         }

@@ -5,12 +5,15 @@
  * enums are symbol strings, bytes/fixed are lower-case hex, `date` logical
  * ints are "YYYY-MM-DD" and `timestamp-millis` longs are ISO-8601 UTC
  * ("2026-11-02T01:15:00.000Z"). The encoder accepts the same shape (and any
- * ISO-8601 offset for timestamps); it is what producers test with
- * `crvsctl publish`.
+ * ISO-8601 offset for timestamps, and a field under one of its "aliases",
+ * so documents written for an older version still encode); it is what
+ * producers test with `crvsctl publish`.
  *
- * Decoding resolves the writer schema (by the frame's schema id, through the
- * catalog) into the reader schema with avro-c's resolver, once per writer id;
- * the resolved value is reused for every message of that id. */
+ * Decoding reads the body with the writer schema (by the frame's schema id,
+ * through the catalog) and resolves it into the reader's shape with a
+ * hub_resolve plan built once per writer id; the writer's avro-c value is
+ * reused for every message of that id. avro-c's own resolver is not used
+ * (it cannot fill reader fields from defaults; FACTS.md). */
 #ifndef HUB_AVRO_H
 #define HUB_AVRO_H
 
@@ -31,13 +34,16 @@ typedef enum {
 
 /* Why a message was refused. `reason` is a stable dotted code used in the
  * dead-letter table and metrics ("frame.bad_magic", "schema.unknown_id",
- * "avro.decode", "encoding.utf8", ...); `message` says what and where. */
+ * "schema.incompatible", "avro.decode", "avro.resolve", "encoding.utf8",
+ * ...); `message` says what and where. */
 typedef struct hub_reject {
     char reason[64];
     char message[512];
 } hub_reject;
 
-/* `cat` and `reader` are borrowed and must outlive the decoder. */
+/* `cat` and `reader` are borrowed and must outlive the decoder. Fails when
+ * the reader schema cannot be read as itself (a default that does not fit
+ * its field's type). */
 hub_avro_decoder *hub_avro_decoder_new(hub_catalog *cat, const hub_schema *reader,
                                        char *errstr, size_t errstr_size) HUB_WUR;
 void hub_avro_decoder_destroy(hub_avro_decoder *dec);
@@ -55,10 +61,5 @@ void hub_avro_encoder_destroy(hub_avro_encoder *enc);
  * malloc'd (caller frees). errstr names the field path ("child.sex: ..."). */
 int hub_avro_encode(hub_avro_encoder *enc, json_t *doc, uint8_t **out, size_t *out_len,
                     char *errstr, size_t errstr_size) HUB_WUR;
-
-/* Converts an Avro value of schema s (type node `type` of s's JSON, NULL for
- * the top level) to a JSON document. Used by the decoder and by `dlq show`. */
-int hub_avro_value_to_json(const hub_schema *s, json_t *type, avro_value_t *v, json_t **out,
-                           hub_reject *why) HUB_WUR;
 
 #endif

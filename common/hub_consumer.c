@@ -13,10 +13,14 @@
 #include "hub_config.h"
 #include "hub_log.h"
 #include "hub_pg.h"
+#include "hub_registry.h"
+#include "hub_telemetry.h"
 #include "hub_topics.h"
 #include "hub_validate.h"
 
 static volatile sig_atomic_t stop_requested;
+/* The process's metrics and health state; NULL when http.port is 0. */
+static hub_telemetry *telemetry;
 
 static void on_signal(int sig)
 {
@@ -32,6 +36,9 @@ static const hub_config_setting service_settings[] = {
     {"batch.linger.ms", HUB_CFG_INT, "20", 0, 60000, "longest wait to fill a batch"},
     {"retry.backoff.initial.ms", HUB_CFG_INT, "100", 1, 60000, "first wait after a transient error"},
     {"retry.backoff.max.ms", HUB_CFG_INT, "5000", 1, 600000, "longest wait between retries"},
+    {"http.port", HUB_CFG_INT, "0", 0, 65535, "port for /metrics, /healthz, /readyz (0: off)"},
+    {"http.bind", HUB_CFG_STRING, "127.0.0.1", 0, 0, "address the HTTP endpoints listen on"},
+    {"http.healthz.stall.s", HUB_CFG_INT, "60", 1, 86400, "/healthz fails after the loop stalls this long"},
 };
 
 typedef struct item {
@@ -40,6 +47,7 @@ typedef struct item {
     json_t *row;             /* NULL for a dead letter */
     char key[256];
     hub_reject why;
+    int64_t event_ms;        /* issued_at of the document, ms since the epoch; -1 unknown */
 } item;
 
 typedef struct counters {
@@ -53,6 +61,7 @@ typedef struct svc {
     char group[256];
     const hub_topic_info *topic_info;
     hub_catalog *cat;
+    hub_registry *reg; /* NULL without schema.registry.url: local catalog only */
     hub_avro_decoder *dec;
     PGconn *pg;
     rd_kafka_t *rk;
@@ -63,6 +72,7 @@ typedef struct svc {
     int n_parts;
     int batch_max, linger_ms, backoff_initial_ms, backoff_max_ms;
     bool fatal;
+    bool pg_connected_once;
     counters total;
 } svc;
 
@@ -75,10 +85,25 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Sleeps up to ms, waking early when a stop is requested. */
 static void nap(int ms)
 {
     while (ms > 0 && !stop_requested) {
+        hub_telemetry_tick(telemetry); /* waiting on purpose is not a stall */
         int step = ms < 50 ? ms : 50;
         struct timespec ts = {0, (long)step * 1000000L};
         nanosleep(&ts, NULL);
@@ -135,9 +160,14 @@ static int ensure_pg(svc *s)
         s->pg = hub_pg_connect(s->cfg, s->spec->name, err, sizeof err);
         if (s->pg) {
             hub_log_info("event=pg_connected");
+            if (s->pg_connected_once) hub_telemetry_pg_reconnect(telemetry);
+            s->pg_connected_once = true;
+            hub_telemetry_pg_contact(telemetry, true);
             break;
         }
         hub_log_warn("event=pg_unavailable retry_in_ms=%d error=\"%s\"", backoff, err);
+        hub_telemetry_pg_contact(telemetry, false);
+        hub_telemetry_pg_retry(telemetry, "connect");
         s->total.retries++;
         nap(backoff);
         backoff = next_backoff(s, backoff);
@@ -175,7 +205,10 @@ static int claim_partitions(svc *s, rd_kafka_topic_partition_list_t *parts)
             }
             PQclear(res);
         }
-        if (c == HUB_PG_OK) return 0;
+        if (c == HUB_PG_OK) {
+            hub_telemetry_pg_contact(telemetry, true);
+            return 0;
+        }
         if (c == HUB_PG_FATAL || c == HUB_PG_DATA) {
             hub_log_error("event=claim_failed error=\"%s\"", err);
             s->fatal = true;
@@ -183,6 +216,8 @@ static int claim_partitions(svc *s, rd_kafka_topic_partition_list_t *parts)
             return -1;
         }
         hub_log_warn("event=claim_retry retry_in_ms=%d error=\"%s\"", backoff, err);
+        hub_telemetry_pg_contact(telemetry, false);
+        hub_telemetry_pg_retry(telemetry, "claim");
         nap(backoff);
         backoff = next_backoff(s, backoff);
         if (stop_requested) return -1;
@@ -401,10 +436,18 @@ static int write_batch(svc *s, int max_attempts)
         char err[1024] = "";
         counters c = {0};
         if (ensure_pg(s) != 0) break;
+        double tx_started = now_s();
         tx_result r = attempt(s, isolate, &c, err, sizeof err);
         if (r == TX_OK) {
+            int64_t committed_ms = wall_ms();
+            hub_telemetry_pg_contact(telemetry, true);
+            hub_telemetry_batch(telemetry, s->n_items, now_s() - tx_started, c.created,
+                                c.corrected, c.duplicates, committed_ms);
             for (size_t i = 0; i < s->n_items; i++) {
                 const rd_kafka_message_t *m = s->items[i].msg;
+                hub_telemetry_message(telemetry, committed_ms,
+                                      rd_kafka_message_timestamp(m, NULL), s->items[i].event_ms,
+                                      s->items[i].row ? NULL : s->items[i].why.reason);
                 if (m->offset + 1 > s->pos[m->partition]) s->pos[m->partition] = m->offset + 1;
                 if (!s->items[i].row)
                     hub_log_info("event=dead_letter partition=%d offset=%lld reason=%s "
@@ -429,6 +472,7 @@ static int write_batch(svc *s, int max_attempts)
         }
         if (r == TX_CONFLICT) {
             s->total.conflicts++;
+            hub_telemetry_offset_conflict(telemetry);
             hub_log_warn("event=offset_conflict action=drop_batch_and_resync error=\"%s\"", err);
             clear_batch(s);
             resync(s);
@@ -447,6 +491,8 @@ static int write_batch(svc *s, int max_attempts)
             break;
         }
         s->total.retries++;
+        hub_telemetry_pg_contact(telemetry, PQstatus(s->pg) == CONNECTION_OK);
+        hub_telemetry_pg_retry(telemetry, "batch");
         hub_log_warn("event=batch_retry attempt=%d retry_in_ms=%d error=\"%s\"", n, backoff, err);
         if (max_attempts && n >= max_attempts) break;
         nap(backoff);
@@ -501,6 +547,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (cooperative) e = rd_kafka_incremental_unassign(rk, parts);
         else (void)rd_kafka_assign(rk, NULL);
     }
+    int n_owned = 0;
+    for (int p = 0; p < s->n_parts; p++) n_owned += s->owned[p];
+    hub_telemetry_partitions(telemetry, n_owned);
     if (e) {
         hub_log_error("event=assign_failed error=\"%s\"", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
@@ -527,6 +576,23 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
     if (level <= 3) hub_log_error("event=librdkafka fac=%s msg=\"%s\"", fac, buf);
     else if (level <= 4) hub_log_warn("event=librdkafka fac=%s msg=\"%s\"", fac, buf);
     else hub_log_debug("event=librdkafka fac=%s msg=\"%s\"", fac, buf);
+}
+
+/* Stored next offset of an assigned partition of ours, -1 otherwise: the
+ * lag's fallback before anything was committed to Kafka. */
+static int64_t stored_offset(void *opaque, const char *topic, int32_t partition)
+{
+    const svc *s = opaque;
+    if (strcmp(topic, s->topic) || partition >= s->n_parts || !s->owned[partition]) return -1;
+    return s->pos[partition];
+}
+
+/* Served from rd_kafka_consumer_poll(), on the consumer thread. */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
+{
+    (void)rk;
+    hub_telemetry_kafka_stats(telemetry, json, json_len, stored_offset, opaque);
+    return 0; /* librdkafka frees json */
 }
 
 typedef struct conf_ctx {
@@ -560,6 +626,11 @@ static rd_kafka_t *make_consumer(svc *s, char *errstr, size_t errstr_size)
     };
     for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
         if (set_kafka(defaults[i][0], defaults[i][1], &ctx) != 0) goto fail;
+    /* Statistics feed the lag metric; kafka.statistics.interval.ms overrides. */
+    if (telemetry) {
+        if (set_kafka("statistics.interval.ms", "5000", &ctx) != 0) goto fail;
+        rd_kafka_conf_set_stats_cb(conf, stats_cb);
+    }
     if (hub_config_foreach(s->cfg, "kafka.", set_kafka, &ctx) != 0) goto fail;
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -587,6 +658,7 @@ static int add_item(svc *s, rd_kafka_message_t *m)
     memset(it, 0, sizeof *it);
     it->msg = m;
     it->schema_id = -1;
+    it->event_ms = -1;
     return 0;
 }
 
@@ -607,10 +679,17 @@ static int take_message(svc *s, rd_kafka_message_t *m)
     if (st == HUB_DECODE_TRANSIENT) {
         hub_log_warn("event=decode_deferred partition=%d offset=%lld reason=%s message=\"%s\"",
                      (int)m->partition, (long long)m->offset, it->why.reason, it->why.message);
+        hub_telemetry_schema_deferral(telemetry);
         s->n_items--;
         return 1;
     }
     if (st != HUB_DECODE_OK) return 0;
+    /* Every topic's documents carry issued_at: the event time of the
+     * end-to-end delay metric. */
+    json_t *issued = json_object_get(doc, "issued_at");
+    if (telemetry && json_is_string(issued) &&
+        !hub_timestamp_parse(json_string_value(issued), &it->event_ms))
+        it->event_ms = -1;
     char err[256];
     if (hub_topic_key(s->topic_info, doc, it->key, sizeof it->key, err, sizeof err) != 0) {
         snprintf(it->why.reason, sizeof it->why.reason, "validation.business_key");
@@ -649,6 +728,7 @@ static void run_loop(svc *s)
                 if (timeout <= 0) break;
             }
             rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, timeout);
+            hub_telemetry_tick(telemetry);
             if (!m) continue;
             if (m->err) {
                 if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -745,6 +825,18 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
         hub_log_error("event=catalog_failed error=\"%s\"", err);
         goto out;
     }
+    /* With a registry, ids of the local catalog still resolve locally
+     * (pinned); any other id is asked there. An unreachable registry makes
+     * the decoder answer HUB_DECODE_TRANSIENT: the message waits, it is
+     * never a dead letter (take_message, run_loop). */
+    if (hub_registry_configured(s.cfg)) {
+        s.reg = hub_registry_new(s.cfg, err, sizeof err);
+        if (!s.reg) {
+            hub_log_error("event=registry_config_failed error=\"%s\"", err);
+            goto out;
+        }
+        hub_catalog_set_fetcher(s.cat, hub_registry_fetch, s.reg);
+    }
     const hub_schema *reader = hub_catalog_latest(s.cat, spec->topic);
     if (!reader) {
         hub_log_error("event=no_reader_schema topic=%s", spec->topic);
@@ -754,6 +846,20 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
     if (!s.dec) {
         hub_log_error("event=decoder_failed error=\"%s\"", err);
         goto out;
+    }
+
+    int http_port = (int)hub_config_get_int(s.cfg, "http.port");
+    if (http_port > 0) {
+        const char *bind = hub_config_get(s.cfg, "http.bind");
+        telemetry = hub_telemetry_new(spec->name, HUB_VERSION, err, sizeof err);
+        if (!telemetry ||
+            hub_telemetry_serve(telemetry, bind, http_port,
+                                (int)hub_config_get_int(s.cfg, "http.healthz.stall.s"), err,
+                                sizeof err) != 0) {
+            hub_log_error("event=http_failed error=\"%s\"", err);
+            goto out;
+        }
+        hub_log_info("event=http_listening address=%s port=%d", bind, http_port);
     }
 
     struct sigaction sa = {0};
@@ -792,6 +898,7 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
         (void)write_batch(&s, 3);
         stop_requested = 1;
     }
+    hub_telemetry_stopping(telemetry);
     rd_kafka_consumer_close(s.rk);
     hub_log_info("event=stopped created=%llu corrected=%llu duplicates=%llu dead_letters=%llu "
                  "batches=%llu retries=%llu conflicts=%llu",
@@ -804,9 +911,12 @@ out:
     clear_batch(&s);
     free(s.items);
     if (s.rk) rd_kafka_destroy(s.rk);
+    hub_telemetry_destroy(telemetry); /* after the consumer: its callbacks report */
+    telemetry = NULL;
     if (s.pg) PQfinish(s.pg);
     hub_avro_decoder_destroy(s.dec);
     hub_catalog_destroy(s.cat);
+    hub_registry_destroy(s.reg); /* after the catalog, which borrows it */
     free(s.pos);
     free(s.owned);
     hub_config_destroy(s.cfg);

@@ -1,6 +1,5 @@
 #include "hub_validate.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -278,63 +277,3 @@ const char *hub_pid_result_name(hub_pid_result r)
     }
     return "?";
 }
-
-/* ---- ICD-10 ---------------------------------------------------------------- */
-
-bool hub_icd10_normalize(const char *in, char *out, size_t out_size)
-{
-    char buf[8];
-    size_t n = 0;
-    if (!in || out_size < 6) return false;
-    for (const char *p = in; *p; p++) {
-        if (*p == '.' || *p == ' ') continue;
-        if (n >= 4) return false;
-        buf[n++] = (char)toupper((unsigned char)*p);
-    }
-    if (n < 3 || !isupper((unsigned char)buf[0]) || !isdigit((unsigned char)buf[1]) ||
-        !isdigit((unsigned char)buf[2]) || (n == 4 && !isdigit((unsigned char)buf[3])))
-        return false;
-    /* A dot must sit after the category, if there is one. */
-    const char *dot = strchr(in, '.');
-    if (dot && (dot - in != 3 || n != 4)) return false;
-    if (n == 3) snprintf(out, out_size, "%.3s", buf);
-    else snprintf(out, out_size, "%.3s.%c", buf, buf[3]);
-    return true;
-}
-
-static bool in_range(const char *code, const char *lo, const char *hi)
-{
-    return strncmp(code, lo, 3) >= 0 && strncmp(code, hi, 3) <= 0;
-}
-
-int hub_icd10_chapter(const char *c)
-{
-    static const struct {
-        const char *lo, *hi;
-        int chapter;
-    } ranges[] = {
-        {"A00", "B99", 1},   {"C00", "D48", 2},   {"D50", "D89", 3},   {"E00", "E90", 4},
-        {"F00", "F99", 5},   {"G00", "G99", 6},   {"H00", "H59", 7},   {"H60", "H95", 8},
-        {"I00", "I99", 9},   {"J00", "J99", 10},  {"K00", "K93", 11},  {"L00", "L99", 12},
-        {"M00", "M99", 13},  {"N00", "N99", 14},  {"O00", "O99", 15},  {"P00", "P96", 16},
-        {"Q00", "Q99", 17},  {"R00", "R99", 18},  {"S00", "T98", 19},  {"V01", "Y98", 20},
-        {"Z00", "Z99", 21},  {"U00", "U99", 22},
-    };
-    if (!c || strlen(c) < 3) return 0;
-    for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++)
-        if (in_range(c, ranges[i].lo, ranges[i].hi)) return ranges[i].chapter;
-    return 0;
-}
-
-const char *hub_icd10_chapter_roman(int chapter)
-{
-    static const char *const roman[] = {"?",    "I",    "II",  "III",  "IV",   "V",
-                                        "VI",   "VII",  "VIII", "IX",  "X",    "XI",
-                                        "XII",  "XIII", "XIV", "XV",   "XVI",  "XVII",
-                                        "XVIII", "XIX", "XX",  "XXI",  "XXII"};
-    return chapter >= 1 && chapter <= 22 ? roman[chapter] : "?";
-}
-
-bool hub_icd10_is_injury(const char *c) { return c && in_range(c, "S00", "T98"); }
-bool hub_icd10_is_external(const char *c) { return c && in_range(c, "V01", "Y98"); }
-bool hub_icd10_is_ill_defined(const char *c) { return c && in_range(c, "R00", "R99"); }

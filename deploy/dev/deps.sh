@@ -18,6 +18,7 @@ packages=(
     libutf8proc-dev libmicrohttpd-dev libcmocka-dev
     postgresql postgresql-client
     jq iproute2 util-linux
+    prometheus chromium
     ${CRVS_DEPS_EXTRA:-}
 )
 

@@ -128,6 +128,75 @@ BEGIN
 END
 $$;
 
+-- Applies a batch of one registry table's records in order; each service's
+-- apply function (002, 004, 005) is this with its table and business key.
+-- Each element: {"row": {column: value, ..., "person_facts": [...],
+-- "reconcile": [...]}, "meta": {"service","topic","partition","offset",
+-- "schema_id","key"}}. Returns one outcome per element, in order:
+-- create | correct | duplicate. Same business key and same content (the
+-- document without event_id) is a duplicate: nothing changes, the audit
+-- says so. Different content is a correction: the row is replaced (same id,
+-- version + 1), the audit keeps the documents before and after. A created
+-- or corrected record's facts go to crvs.person_link (003_person.sql).
+CREATE FUNCTION crvs.apply_records(p_entity text, p_keys text[], p_batch jsonb)
+RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+    tbl text := format('crvs.%I', p_entity);
+    find_sql text;
+    insert_sql text;
+    item jsonb;
+    meta jsonb;
+    r jsonb;
+    old jsonb;
+    outcome text;
+BEGIN
+    find_sql := format('SELECT to_jsonb(t) FROM %s t WHERE %s FOR UPDATE', tbl,
+                       (SELECT string_agg(format('%I = ($1->>%L)', k, k), ' AND ')
+                        FROM unnest(p_keys) AS k));
+    insert_sql := format('INSERT INTO %s SELECT * FROM jsonb_populate_record(NULL::%s, $1)',
+                         tbl, tbl);
+    FOR item IN SELECT value FROM jsonb_array_elements(p_batch) LOOP
+        meta := item->'meta';
+        r := (item->'row') - 'person_facts' - 'reconcile' || jsonb_build_object(
+            'content_hash', md5(((item->'row'->'document') - 'event_id')::text),
+            'source_partition', (meta->>'partition')::integer,
+            'source_offset', (meta->>'offset')::bigint,
+            'schema_id', (meta->>'schema_id')::integer,
+            'updated_at', now());
+        EXECUTE find_sql INTO old USING r;
+        IF old IS NULL THEN
+            r := r || jsonb_build_object('id', nextval((tbl || '_id_seq')::regclass), 'version', 1,
+                                         'received_at', now());
+            EXECUTE insert_sql USING r;
+            outcome := 'create';
+        ELSIF old->>'content_hash' = r->>'content_hash' THEN
+            r := r || jsonb_build_object('version', old->'version');
+            outcome := 'duplicate';
+        ELSE
+            r := r || jsonb_build_object('id', old->'id', 'version', (old->>'version')::integer + 1,
+                                         'received_at', old->'received_at');
+            EXECUTE format('DELETE FROM %s WHERE id = $1', tbl) USING (old->>'id')::bigint;
+            EXECUTE insert_sql USING r;
+            outcome := 'correct';
+        END IF;
+        IF outcome <> 'duplicate' THEN
+            PERFORM crvs.person_link(p_entity, meta->>'key', item->'row'->'person_facts',
+                                     item->'row'->'reconcile', meta);
+        END IF;
+        INSERT INTO crvs.audit_log (service, action, entity, entity_key, source_topic,
+                                    source_partition, source_offset, schema_id,
+                                    source_system, event_id, before, after, detail)
+        VALUES (meta->>'service', outcome, p_entity, meta->>'key', meta->>'topic',
+                (meta->>'partition')::integer, (meta->>'offset')::bigint,
+                (meta->>'schema_id')::integer, r->>'source_system', r->>'event_id',
+                CASE WHEN outcome = 'correct' THEN old->'document' END,
+                CASE WHEN outcome = 'correct' THEN r->'document' END,
+                jsonb_build_object('version', (r->>'version')::integer));
+        RETURN NEXT outcome;
+    END LOOP;
+END
+$$;
+
 GRANT SELECT, INSERT, UPDATE ON crvs.consumer_offset TO crvs_service;
 GRANT SELECT, INSERT ON crvs.audit_log TO crvs_service;
 GRANT SELECT, INSERT ON crvs.dead_letter TO crvs_service;

@@ -51,66 +51,12 @@ CREATE TABLE crvs.birth_certificate (
 CREATE INDEX birth_certificate_birth_date ON crvs.birth_certificate (birth_date);
 CREATE INDEX birth_certificate_mother_id ON crvs.birth_certificate (mother_personal_id);
 
--- Applies a batch in order (crvs.person_link is defined in 003_person.sql;
--- PL/pgSQL resolves it when the function first runs). Each element: {"row": {column: value, ...},
--- "meta": {"service","topic","partition","offset","schema_id","key"}}.
--- Returns one outcome per element, in order: create | correct | duplicate.
--- Same business key and same content (the document without event_id) is a
--- duplicate: nothing changes, the audit says so. Different content is a
--- correction: the row is replaced, the audit keeps before and after.
+-- Applies a batch in order (crvs.apply_records in 001_core.sql): create,
+-- correct or duplicate by the business key (facility_code, certificate_number), audited, with the
+-- record's person facts linked.
 CREATE FUNCTION crvs.apply_birth_certificates(p_batch jsonb)
-RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE
-    item jsonb;
-    meta jsonb;
-    r crvs.birth_certificate;
-    old crvs.birth_certificate;
-    outcome text;
-BEGIN
-    FOR item IN SELECT value FROM jsonb_array_elements(p_batch) LOOP
-        meta := item->'meta';
-        r := jsonb_populate_record(NULL::crvs.birth_certificate, item->'row');
-        r.content_hash := md5((r.document - 'event_id')::text);
-        r.source_partition := (meta->>'partition')::integer;
-        r.source_offset := (meta->>'offset')::bigint;
-        r.schema_id := (meta->>'schema_id')::integer;
-        SELECT * INTO old FROM crvs.birth_certificate
-        WHERE facility_code = r.facility_code AND certificate_number = r.certificate_number
-        FOR UPDATE;
-        IF NOT FOUND THEN
-            r.id := nextval('crvs.birth_certificate_id_seq');
-            r.version := 1;
-            r.received_at := now();
-            r.updated_at := now();
-            INSERT INTO crvs.birth_certificate SELECT r.*;
-            outcome := 'create';
-        ELSIF old.content_hash = r.content_hash THEN
-            r.version := old.version;
-            outcome := 'duplicate';
-        ELSE
-            r.id := old.id;
-            r.version := old.version + 1;
-            r.received_at := old.received_at;
-            r.updated_at := now();
-            DELETE FROM crvs.birth_certificate WHERE id = old.id;
-            INSERT INTO crvs.birth_certificate SELECT r.*;
-            outcome := 'correct';
-        END IF;
-        IF outcome <> 'duplicate' THEN
-            PERFORM crvs.person_link('birth_certificate', meta->>'key', item->'row'->'person_facts',
-                                     item->'row'->'reconcile', meta);
-        END IF;
-        INSERT INTO crvs.audit_log (service, action, entity, entity_key, source_topic,
-                                    source_partition, source_offset, schema_id,
-                                    source_system, event_id, before, after, detail)
-        VALUES (meta->>'service', outcome, 'birth_certificate', meta->>'key', meta->>'topic',
-                r.source_partition, r.source_offset, r.schema_id, r.source_system, r.event_id,
-                CASE WHEN outcome = 'correct' THEN old.document END,
-                CASE WHEN outcome = 'correct' THEN r.document END,
-                jsonb_build_object('version', r.version));
-        RETURN NEXT outcome;
-    END LOOP;
-END
+RETURNS SETOF text LANGUAGE sql AS $$
+    SELECT crvs.apply_records('birth_certificate', ARRAY['facility_code', 'certificate_number'], p_batch)
 $$;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON crvs.birth_certificate TO crvs_service;

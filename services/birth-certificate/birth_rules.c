@@ -100,7 +100,7 @@ static int map_parent(json_t *p, const char *who, hub_sex sex, int64_t birth_day
     }
     snprintf(col, sizeof col, "%s_nationality", who);
     hub_rule_copy(p, "nationality", row, col);
-    if (sex == HUB_SEX_FEMALE) hub_rule_copy(p, "ethnicity", row, "mother_ethnicity");
+    if (sex == HUB_SEX_FEMALE) hub_rule_copy(p, "ethnic_group", row, "mother_ethnicity");
 
     json_t *res = json_object_get(p, "residence");
     if (sex == HUB_SEX_FEMALE && json_is_object(res)) {

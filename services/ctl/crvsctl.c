@@ -1,5 +1,6 @@
 /* crvsctl: migrate the database, publish test documents, wait for the
  * services, inspect dead letters. See `crvsctl help`. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,28 @@ PGresult *ctl_query(PGconn *conn, const char *who, const char *sql, int n,
         return NULL;
     }
     return res;
+}
+
+int ctl_parse_decision(int argc, char **argv, ctl_decision *d)
+{
+    static const struct option opts[] = {{"comment", required_argument, NULL, 'm'},
+                                         {"by", required_argument, NULL, 'b'},
+                                         {NULL, 0, NULL, 0}};
+    int opt;
+    d->comment = NULL;
+    d->by = getenv("USER");
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "m:b:", opts, NULL)) != -1) {
+        if (opt == 'm') d->comment = optarg;
+        else if (opt == 'b') d->by = optarg;
+        else return -1;
+    }
+    if (optind != argc - 1 || !d->comment || !d->comment[0]) return -1;
+    char *end;
+    d->id = argv[optind];
+    if (strtoll(d->id, &end, 10) <= 0 || *end) return -1;
+    if (!d->by || !d->by[0]) d->by = "unknown";
+    return 0;
 }
 
 hub_catalog *ctl_catalog(ctl *c)
@@ -89,6 +112,15 @@ static void usage(void)
             "  wait [--topic T]... [--timeout S]  wait until the services stored every message\n"
             "  dlq list [--topic T] [--reason R] [--since TS] [--limit N]\n"
             "  dlq show ID [--reveal]             one dead letter, decoded when possible\n"
+            "  dlq replay ID | --reason R | --all-matching [--topic T] [--since TS] [--dry-run]\n"
+            "                                     re-publish dead letters once their cause is fixed\n"
+            "  dlq discard ID --comment TEXT      close a dead letter that will never be stored\n"
+            "  status [--json] [--watch [S]] [--max-lag N] [--max-commit-age S]\n"
+            "         [--max-dead-letters-per-hour N]\n"
+            "                                     lag, commits, dead letters per service; exit 2\n"
+            "                                     when a threshold is breached\n"
+            "  serve [--bind ADDR] [--port N] [--token-file F] [--interval S]\n"
+            "                                     the operators' console page (read-only)\n"
             "  reconcile list [--reason R] [--status open|resolved|closed|all] [--limit N]\n"
             "  reconcile resolve ID --comment TEXT [--by NAME]\n"
             "                                     linkage conflicts and gaps, and decisions on them\n"
@@ -96,8 +128,30 @@ static void usage(void)
             "                                     load an extract of the marriage register\n"
             "  loadgen --topic T --count N [--seed S] [--invalid-share P] [--duplicate-share P]\n"
             "                                     synthetic documents as JSON lines on stdout\n"
+            "  schema register --topic T FILE.avsc\n"
+            "                                     check FILE against subject T-value in the schema\n"
+            "                                     registry, then register it (prints the id)\n"
+            "  schema check --topic T FILE.avsc   can the topic's service read data written with\n"
+            "                                     FILE? each incompatibility with its field\n"
             "configuration: kafka.* (librdkafka), pg.* (libpq), schema.catalog, sql.dir;\n"
+            "schema.registry.* (the schema registry client; see docs/operations.md);\n"
             "CRVS_* environment variables override the files.\n");
+}
+
+/* `schema register|check ...`. `check` belongs to ctl_schema_check
+ * (ctl_schema.c, schema resolution), declared weak here so that crvsctl
+ * builds and `register` works whether or not that file is linked in. */
+int ctl_schema_check(ctl *c, int argc, char **argv) __attribute__((weak));
+
+static int schema_command(ctl *c, int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "register"))
+        return ctl_schema_register(c, argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "check") && ctl_schema_check)
+        return ctl_schema_check(c, argc - 1, argv + 1);
+    fprintf(stderr, "usage: crvsctl schema register --topic T FILE.avsc\n%s",
+            ctl_schema_check ? "       crvsctl schema check --topic T FILE.avsc\n" : "");
+    return CTL_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -143,9 +197,12 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "publish")) status = ctl_publish(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "wait")) status = ctl_wait(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "dlq")) status = ctl_dlq(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "status")) status = ctl_status(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "serve")) status = ctl_serve(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "loadgen")) status = ctl_loadgen(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "reconcile")) status = ctl_reconcile(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "marriage")) status = ctl_marriage(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "schema")) status = schema_command(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "help")) {
         usage();
         status = CTL_OK;

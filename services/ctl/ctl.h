@@ -3,11 +3,13 @@
 #ifndef CTL_H
 #define CTL_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
 #include "hub_catalog.h"
 #include "hub_config.h"
+#include "hub_registry.h"
 
 typedef struct ctl {
     hub_config *cfg;
@@ -25,6 +27,12 @@ PGconn *ctl_pg(ctl *c);
  * returns NULL. */
 PGresult *ctl_query(PGconn *conn, const char *who, const char *sql, int n,
                     const char *const *params);
+/* An operator's decision on one item: "ID --comment TEXT [--by NAME]",
+ * --by defaulting to $USER. Returns -1 when the arguments do not fit. */
+typedef struct ctl_decision {
+    const char *id, *comment, *by;
+} ctl_decision;
+int ctl_parse_decision(int argc, char **argv, ctl_decision *d);
 /* The schema catalog (schema.catalog setting), or NULL after printing why. */
 hub_catalog *ctl_catalog(ctl *c);
 /* A Kafka client of the given type configured from kafka.* plus the given
@@ -37,8 +45,50 @@ int ctl_migrate(ctl *c, int argc, char **argv);
 int ctl_publish(ctl *c, int argc, char **argv);
 int ctl_wait(ctl *c, int argc, char **argv);
 int ctl_dlq(ctl *c, int argc, char **argv);
+/* Exit status 2 means a threshold is breached (usage errors are 1 here). */
+int ctl_status(ctl *c, int argc, char **argv);
+int ctl_serve(ctl *c, int argc, char **argv);
+
+/* The status document (ctl_status.c), shared by `status` and `serve`. */
+#define CTL_STATUS_MAX_TOPICS 16
+typedef struct ctl_status_opts {
+    const char *topics[CTL_STATUS_MAX_TOPICS]; /* none: the hub's topics and every stored group */
+    int n_topics;
+    bool json;
+    int watch_s;                                          /* 0: once */
+    long long max_lag, max_commit_age_s, max_dl_per_hour; /* -1: no threshold */
+} ctl_status_opts;
+/* A consumer for watermarks and lag ages; NULL after printing why. */
+rd_kafka_t *ctl_status_kafka(ctl *c);
+/* Gathers the figures (docs/operations.md "Status at a glance") into a new
+ * JSON object the caller decrefs; NULL after printing why. */
+json_t *ctl_status_gather(rd_kafka_t *rk, PGconn *conn, const ctl_status_opts *o);
+/* Checks the thresholds: sets "breaches" and "ok" in doc and returns the
+ * breaches array (a new reference). */
+json_t *ctl_status_check(json_t *doc, const ctl_status_opts *o);
 int ctl_loadgen(ctl *c, int argc, char **argv);
 int ctl_reconcile(ctl *c, int argc, char **argv);
 int ctl_marriage(ctl *c, int argc, char **argv);
+
+/* Schema registry (ctl_registry.c). */
+/* Sets *out to a new client (the caller destroys it) when schema.registry.url
+ * is set, to NULL when not. Returns -1 after printing why on a bad setting. */
+int ctl_registry_open(ctl *c, hub_registry **out);
+/* The writer schema `publish` encodes with. schema_id 0: the latest version
+ * of subject <topic>-value in the registry, or without a registry the local
+ * catalog's latest for topic. Otherwise that id: the local catalog first
+ * (pinned ids), then the registry. *schema is borrowed from the catalog or
+ * is *owned, which the caller destroys (hub_schema_destroy). Returns -1
+ * after printing why. */
+int ctl_writer_schema(ctl *c, const char *topic, int32_t schema_id, const hub_schema **schema,
+                      hub_schema **owned);
+/* `schema register --topic T FILE.avsc`: argv[0] is the subcommand's name
+ * ("register"), options follow. Checks compatibility with the latest version
+ * of T-value, prints the verdict, registers when compatible (or first). */
+int ctl_schema_register(ctl *c, int argc, char **argv);
+/* `schema check --topic T FILE.avsc` (ctl_schema.c): argv[0] is "check".
+ * Whether data written with FILE can be read by T's current schema, with
+ * the services' own resolution (hub_resolve); 0 yes, 1 no, 2 usage. */
+int ctl_schema_check(ctl *c, int argc, char **argv);
 
 #endif

@@ -15,44 +15,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl.h"
 #include "hub_avro.h"
 #include "hub_topics.h"
-#include "hub_validate.h"
 
-#define RECENT_MAX 512 /* earlier records kept for duplicates and corrections */
-
-typedef struct gen {
-    uint64_t state;
-    int64_t reference_days; /* births fall in the two years before this day */
-    long next_number;
-    const char *current[40]; /* the 34 provinces since 1 July 2025 */
-    int n_current;
-    const char *legacy[70]; /* the 63 before */
-    int n_legacy;
-    json_t *recent[RECENT_MAX];
-    long n_recent;
-} gen;
-
-/* xorshift64*: small, fast and good enough for synthetic data. */
-static uint64_t rnd(gen *g)
-{
-    g->state ^= g->state >> 12;
-    g->state ^= g->state << 25;
-    g->state ^= g->state >> 27;
-    return g->state * 0x2545F4914F6CDD1DULL;
-}
-static int rnd_int(gen *g, int lo, int hi) { return lo + (int)(rnd(g) % (uint64_t)(hi - lo + 1)); }
-static double rnd_unit(gen *g) { return (double)(rnd(g) >> 11) / 9007199254740992.0; }
-static bool rnd_share(gen *g, double share) { return share > 0 && rnd_unit(g) < share; }
-#define PICK(g, arr) ((arr)[rnd(g) % (sizeof(arr) / sizeof((arr)[0]))])
-
-/* A roughly normal value: mean of three uniform draws. */
-static int rnd_bell(gen *g, int mean, int spread)
-{
-    double u = (rnd_unit(g) + rnd_unit(g) + rnd_unit(g)) / 3.0 * 2.0 - 1.0;
-    return mean + (int)(u * spread);
-}
+#include "ctl_loadgen.h"
 
 static const char *const SURNAMES[] = {"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh",
                                        "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
@@ -66,36 +32,89 @@ static const char *const GIVEN_M[] = {"Hùng", "Dũng", "Tuấn", "Nam", "Long",
 static const char *const ETHNICITIES[] = {"01", "01", "01", "01", "01", "01", "01", "01",
                                           "02", "03", "04", "05", "06", "07"}; /* mostly Kinh */
 
-static void person_name(gen *g, bool female, char *out, size_t size)
+uint64_t lg_rnd(gen *g)
 {
-    snprintf(out, size, "%s %s %s", PICK(g, SURNAMES), female ? PICK(g, MIDDLE_F) : PICK(g, MIDDLE_M),
-             female ? PICK(g, GIVEN_F) : PICK(g, GIVEN_M));
+    /* xorshift64*: small, fast and good enough for synthetic data. */
+    g->state ^= g->state >> 12;
+    g->state ^= g->state << 25;
+    g->state ^= g->state >> 27;
+    return g->state * 0x2545F4914F6CDD1DULL;
+}
+int lg_int(gen *g, int lo, int hi) { return lo + (int)(lg_rnd(g) % (uint64_t)(hi - lo + 1)); }
+double lg_unit(gen *g) { return (double)(lg_rnd(g) >> 11) / 9007199254740992.0; }
+bool lg_share(gen *g, double share) { return share > 0 && lg_unit(g) < share; }
+
+int lg_bell(gen *g, int mean, int spread)
+{
+    double u = (lg_unit(g) + lg_unit(g) + lg_unit(g)) / 3.0 * 2.0 - 1.0;
+    return mean + (int)(u * spread);
+}
+
+void lg_person_name(gen *g, bool female, char *out, size_t size)
+{
+    snprintf(out, size, "%s %s %s", LG_PICK(g, SURNAMES), female ? LG_PICK(g, MIDDLE_F) : LG_PICK(g, MIDDLE_M),
+             female ? LG_PICK(g, GIVEN_F) : LG_PICK(g, GIVEN_M));
 }
 
 /* PPP C YY NNNNNN: place of birth registration (0 + legacy province), the
  * century/sex digit, the year, a serial. */
-static void personal_id(gen *g, const char *legacy_province, bool female, int year, char *out,
+void lg_personal_id(gen *g, const char *legacy_province, bool female, int year, char *out,
                         size_t size)
 {
     int century = (year / 100 - 19) * 2 + (female ? 1 : 0);
     snprintf(out, size, "0%s%d%02d%06d", legacy_province, century, year % 100,
-             rnd_int(g, 0, 999999));
+             lg_int(g, 0, 999999));
 }
 
-static void date_text(int64_t days, char *out, size_t size)
+void lg_date(int64_t days, char *out, size_t size)
 {
     int y, m, d;
     hub_civil_from_days(days, &y, &m, &d);
     snprintf(out, size, "%04d-%02d-%02d", y, m, d);
 }
 
-static void time_text(int64_t ms, char *out, size_t size) { hub_timestamp_format(ms, out, size); }
+void lg_event_id(gen *g, char *out, size_t size)
+{
+    snprintf(out, size, "%08" PRIx64 "-%04x-4%03x-8%03x-%012" PRIx64, lg_rnd(g) & 0xffffffffu,
+             lg_int(g, 0, 0xffff), lg_int(g, 0, 0xfff), lg_int(g, 0, 0xfff),
+             (uint64_t)(lg_rnd(g) & 0xffffffffffffULL));
+}
 
-static json_t *residence(gen *g, const char *province)
+const char *lg_province(gen *g, int64_t days)
+{
+    bool reformed = days >= hub_days_from_civil(HUB_REFORM_2025_Y, HUB_REFORM_2025_M,
+                                                HUB_REFORM_2025_D);
+    return reformed ? g->current[lg_rnd(g) % (uint64_t)g->n_current]
+                    : g->legacy[lg_rnd(g) % (uint64_t)g->n_legacy];
+}
+
+const char *lg_province_name(const char *code, int64_t days)
+{
+    bool reformed = days >= hub_days_from_civil(HUB_REFORM_2025_Y, HUB_REFORM_2025_M,
+                                                HUB_REFORM_2025_D);
+    const char *name = reformed ? hub_province_current_name(code) : hub_province_legacy_name(code);
+    return name ? name : code;
+}
+
+int64_t lg_issue_after(gen *g, int64_t event_ms, int max_hours)
+{
+    int64_t issued = event_ms + (int64_t)lg_int(g, 1, max_hours) * 3600 * 1000LL;
+    int64_t limit = g->reference_days * 86400 * 1000LL;
+    if (issued > limit) issued = limit;
+    return issued < event_ms ? event_ms : issued;
+}
+
+const char *lg_birth_province(gen *g)
+{
+    static const char *const codes[] = {"01", "79", "31", "48", "92", "38", "27", "15", "40"};
+    return LG_PICK(g, codes);
+}
+
+json_t *lg_residence(gen *g, const char *province)
 {
     char commune[16], address[96];
-    snprintf(commune, sizeof commune, "%s%03d", province, rnd_int(g, 1, 400));
-    snprintf(address, sizeof address, "Số %d, tổ %d", rnd_int(g, 1, 300), rnd_int(g, 1, 30));
+    snprintf(commune, sizeof commune, "%s%03d", province, lg_int(g, 1, 400));
+    snprintf(address, sizeof address, "Số %d, tổ %d", lg_int(g, 1, 300), lg_int(g, 1, 30));
     return json_pack("{s:s, s:s, s:s}", "province_code", province, "commune_code", commune,
                      "address", address);
 }
@@ -103,19 +122,18 @@ static json_t *residence(gen *g, const char *province)
 static json_t *parent(gen *g, bool female, int64_t child_birth_days, const char *province)
 {
     char name[96], dob[16], pid[32];
-    int age = female ? rnd_bell(g, 29, 12) : rnd_bell(g, 32, 12);
-    int64_t dob_days = child_birth_days - (int64_t)age * 365 - rnd_int(g, 0, 364);
+    int age = female ? lg_bell(g, 29, 12) : lg_bell(g, 32, 12);
+    int64_t dob_days = child_birth_days - (int64_t)age * 365 - lg_int(g, 0, 364);
     int y, m, d;
     hub_civil_from_days(dob_days, &y, &m, &d);
-    person_name(g, female, name, sizeof name);
-    date_text(dob_days, dob, sizeof dob);
-    personal_id(g, PICK(g, ((const char *const[]){"01", "79", "31", "48", "92", "38", "27"})),
-                female, y, pid, sizeof pid);
+    lg_person_name(g, female, name, sizeof name);
+    lg_date(dob_days, dob, sizeof dob);
+    lg_personal_id(g, lg_birth_province(g), female, y, pid, sizeof pid);
     json_t *p = json_pack("{s:s, s:s, s:s, s:s}", "name", name, "birth_date", dob, "personal_id",
                           pid, "nationality", "VN");
     if (female) {
-        json_object_set_new(p, "ethnicity", json_string(PICK(g, ETHNICITIES)));
-        json_object_set_new(p, "residence", residence(g, province));
+        json_object_set_new(p, "ethnicity", json_string(LG_PICK(g, ETHNICITIES)));
+        json_object_set_new(p, "residence", lg_residence(g, province));
     }
     return p;
 }
@@ -126,37 +144,27 @@ static json_t *birth(gen *g, json_t *twin_of, int plurality, int order)
 {
     char number[32], event_id[40], facility_code[16], facility_name[160], when[32], issued[32];
     json_t *doc;
-    snprintf(event_id, sizeof event_id, "%08" PRIx64 "-%04x-4%03x-8%03x-%012" PRIx64,
-             rnd(g) & 0xffffffffu, rnd_int(g, 0, 0xffff), rnd_int(g, 0, 0xfff),
-             rnd_int(g, 0, 0xfff), (uint64_t)(rnd(g) & 0xffffffffffffULL));
-    bool female = rnd_int(g, 0, 1000) < 480; /* about 108 boys per 100 girls */
+    lg_event_id(g, event_id, sizeof event_id);
+    bool female = lg_int(g, 0, 1000) < 480; /* about 108 boys per 100 girls */
     char child_name[128];
-    person_name(g, female, child_name, sizeof child_name);
+    lg_person_name(g, female, child_name, sizeof child_name);
 
     if (twin_of) {
         doc = json_deep_copy(twin_of);
     } else {
-        int64_t days = g->reference_days - rnd_int(g, 1, 730);
-        int64_t ms = (days * 86400 + rnd_int(g, 0, 86399)) * 1000LL - 7 * 3600 * 1000LL;
-        bool reformed = days >= hub_days_from_civil(HUB_REFORM_2025_Y, HUB_REFORM_2025_M,
-                                                    HUB_REFORM_2025_D);
-        const char *province = reformed ? g->current[rnd(g) % (uint64_t)g->n_current]
-                                        : g->legacy[rnd(g) % (uint64_t)g->n_legacy];
-        const char *pname = reformed ? hub_province_current_name(province)
-                                     : hub_province_legacy_name(province);
-        int64_t issued_ms = ms + (int64_t)rnd_int(g, 1, 72) * 3600 * 1000LL;
-        int64_t limit_ms = g->reference_days * 86400 * 1000LL;
-        if (issued_ms > limit_ms) issued_ms = limit_ms;
-        if (issued_ms < ms) issued_ms = ms;
-        time_text(ms, when, sizeof when);
-        time_text(issued_ms, issued, sizeof issued);
-        snprintf(facility_code, sizeof facility_code, "BV%s%03d", province, rnd_int(g, 1, 40));
+        int64_t days = g->reference_days - lg_int(g, 1, 730);
+        int64_t ms = (days * 86400 + lg_int(g, 0, 86399)) * 1000LL - 7 * 3600 * 1000LL;
+        const char *province = lg_province(g, days);
+        int64_t issued_ms = lg_issue_after(g, ms, 72);
+        hub_timestamp_format(ms, when, sizeof when);
+        hub_timestamp_format(issued_ms, issued, sizeof issued);
+        snprintf(facility_code, sizeof facility_code, "BV%s%03d", province, lg_int(g, 1, 40));
         snprintf(facility_name, sizeof facility_name, "Bệnh viện Đa khoa %s số %d",
-                 pname ? pname : province, rnd_int(g, 1, 9));
-        int kind_draw = rnd_int(g, 0, 99);
+                 lg_province_name(province, days), lg_int(g, 1, 9));
+        int kind_draw = lg_int(g, 0, 99);
         const char *kind = kind_draw < 95 ? "HEALTH_FACILITY" : kind_draw < 99 ? "HOME" : "OTHER";
         char commune[16];
-        snprintf(commune, sizeof commune, "%s%03d", province, rnd_int(g, 1, 400));
+        snprintf(commune, sizeof commune, "%s%03d", province, lg_int(g, 1, 400));
         json_t *place = json_pack("{s:s, s:s, s:s}", "kind", kind, "province_code", province,
                                   "commune_code", commune);
         if (!strcmp(kind, "HEALTH_FACILITY"))
@@ -169,7 +177,7 @@ static json_t *birth(gen *g, json_t *twin_of, int plurality, int order)
                         "facility", "code", facility_code, "name", facility_name, "issued_at",
                         issued, "child", "birth_time", when, "place", place);
         json_object_set_new(doc, "mother", parent(g, true, days, province));
-        if (rnd_int(g, 0, 99) < 85) json_object_set_new(doc, "father", parent(g, false, days, province));
+        if (lg_int(g, 0, 99) < 85) json_object_set_new(doc, "father", parent(g, false, days, province));
     }
     snprintf(number, sizeof number, "GCS-%07ld", g->next_number++);
     json_object_set_new(doc, "certificate_number", json_string(number));
@@ -186,10 +194,10 @@ static json_t *birth(gen *g, json_t *twin_of, int plurality, int order)
         int n = snprintf(full, sizeof full, "%.*s%s", (int)strcspn(family, " "), family, given);
         if (n > 0 && (size_t)n < sizeof full) memcpy(child_name, full, (size_t)n + 1);
     }
-    if (rnd_int(g, 0, 99) < 90) json_object_set_new(child, "name", json_string(child_name));
+    if (lg_int(g, 0, 99) < 90) json_object_set_new(child, "name", json_string(child_name));
     else json_object_del(child, "name");
-    int gestation = plurality > 1 ? rnd_bell(g, 36, 3) : rnd_bell(g, 39, 3);
-    int weight = plurality > 1 ? rnd_bell(g, 2500, 600) : rnd_bell(g, 3150, 900);
+    int gestation = plurality > 1 ? lg_bell(g, 36, 3) : lg_bell(g, 39, 3);
+    int weight = plurality > 1 ? lg_bell(g, 2500, 600) : lg_bell(g, 3150, 900);
     json_object_set_new(child, "weight_grams", json_integer(weight));
     json_object_set_new(child, "gestation_weeks", json_integer(gestation));
     json_object_set_new(child, "plurality", json_integer(plurality));
@@ -197,12 +205,35 @@ static json_t *birth(gen *g, json_t *twin_of, int plurality, int order)
     return doc;
 }
 
+static json_t *make_birth(gen *g)
+{
+    json_t *doc;
+    if (g->pending) { /* the second child of a delivery */
+        doc = birth(g, g->pending, 2, 2);
+        json_decref(g->pending);
+        g->pending = NULL;
+    } else if (lg_share(g, g->twin_share)) {
+        doc = birth(g, NULL, 2, 1);
+        g->pending = json_incref(doc);
+    } else {
+        doc = birth(g, NULL, 1, 1);
+    }
+    return doc;
+}
+
+static void correct_birth(gen *g, json_t *doc)
+{
+    json_t *child = json_object_get(doc, "child");
+    json_int_t w = json_integer_value(json_object_get(child, "weight_grams"));
+    json_object_set_new(child, "weight_grams", json_integer(w + lg_int(g, 1, 200)));
+}
+
 /* A copy of a valid record the birth-certificate service must refuse. */
-static json_t *spoil(gen *g, json_t *doc)
+static json_t *spoil_birth(gen *g, json_t *doc)
 {
     json_t *bad = json_deep_copy(doc);
     json_t *child = json_object_get(bad, "child"), *mother = json_object_get(bad, "mother");
-    switch (rnd_int(g, 0, 3)) {
+    switch (lg_int(g, 0, 3)) {
     case 0: /* sex digit of a man in the mother's ID */
     {
         char pid[32];
@@ -215,8 +246,13 @@ static json_t *spoil(gen *g, json_t *doc)
     case 2: json_object_set_new(child, "weight_grams", json_integer(12000)); break;
     default: json_object_set_new(child, "birth_order", json_integer(3)); break;
     }
+    char num[32];
+    snprintf(num, sizeof num, "GCS-X%07ld", g->next_number++);
+    json_object_set_new(bad, "certificate_number", json_string(num));
     return bad;
 }
+
+const lg_kind lg_births = {"birth-certificate", make_birth, correct_birth, spoil_birth};
 
 static void remember(gen *g, json_t *doc)
 {
@@ -226,10 +262,10 @@ static void remember(gen *g, json_t *doc)
     g->n_recent++;
 }
 
-static json_t *recall(gen *g)
+json_t *lg_recall(gen *g)
 {
     long n = g->n_recent < RECENT_MAX ? g->n_recent : RECENT_MAX;
-    return n ? g->recent[rnd(g) % (uint64_t)n] : NULL;
+    return n ? g->recent[lg_rnd(g) % (uint64_t)n] : NULL;
 }
 
 typedef struct sink {
@@ -283,13 +319,14 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void gen_init(gen *g, uint64_t seed, long start)
+static void gen_init(gen *g, uint64_t seed, long start, double twins)
 {
     memset(g, 0, sizeof *g);
     g->state = seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
     if (!g->state) g->state = 1;
     g->reference_days = hub_days_from_civil(2026, 11, 1);
     g->next_number = start;
+    g->twin_share = twins;
     static char codes[100][3];
     for (int i = 1; i < 100; i++) {
         snprintf(codes[i], sizeof codes[i], "%02d", i);
@@ -332,15 +369,19 @@ int ctl_loadgen(ctl *c, int argc, char **argv)
     if (!topic || optind != argc || count < 0 || dup < 0 || corr < 0 || inval < 0 ||
         dup + corr + inval > 1 || rate < 0)
         goto usage;
-    if (strcmp(topic, "birth-certificate")) {
-        fprintf(stderr, "crvsctl loadgen: topic '%s' is not generated yet\n", topic);
+    const lg_kind *kind = NULL;
+    static const lg_kind *const kinds[] = {&lg_births, &lg_deaths, &lg_divorces};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+        if (!strcmp(topic, kinds[k]->topic)) kind = kinds[k];
+    if (!kind) {
+        fprintf(stderr, "crvsctl loadgen: unknown topic '%s'\n", topic);
         return CTL_USAGE;
     }
 
     sink s = {.info = hub_topic_find(topic)};
     int status = CTL_FAILED;
     gen g;
-    gen_init(&g, seed, start);
+    gen_init(&g, seed, start, twins);
     if (publish) {
         char err[512];
         hub_catalog *cat = ctl_catalog(c);
@@ -358,41 +399,26 @@ int ctl_loadgen(ctl *c, int argc, char **argv)
 
     long made = 0, n_dup = 0, n_corr = 0, n_inval = 0;
     int64_t t0 = now_ns();
-    json_t *pending_twin = NULL; /* second child of a delivery still to emit */
     while (made < count) {
         json_t *doc = NULL;
-        json_t *earlier = recall(&g);
-        double draw = rnd_unit(&g);
-        if (!pending_twin && earlier && draw < dup) {
+        json_t *earlier = lg_recall(&g);
+        double draw = lg_unit(&g);
+        if (!g.pending && earlier && draw < dup) {
             doc = json_incref(earlier);
             n_dup++;
-        } else if (!pending_twin && earlier && draw < dup + corr) {
+        } else if (!g.pending && earlier && draw < dup + corr) {
             doc = json_deep_copy(earlier);
-            json_t *child = json_object_get(doc, "child");
-            json_object_set_new(child, "weight_grams",
-                                json_integer(json_integer_value(json_object_get(child, "weight_grams")) + rnd_int(&g, 1, 200)));
+            kind->correct(&g, doc);
             char id[48];
-            snprintf(id, sizeof id, "correction-%ld-%" PRIx64, made, rnd(&g) & 0xffffff);
+            snprintf(id, sizeof id, "correction-%ld-%" PRIx64, made, lg_rnd(&g) & 0xffffff);
             json_object_set_new(doc, "event_id", json_string(id));
             remember(&g, doc);
             n_corr++;
-        } else if (!pending_twin && earlier && draw < dup + corr + inval) {
-            doc = spoil(&g, earlier);
-            char num[32];
-            snprintf(num, sizeof num, "GCS-X%07ld", g.next_number++);
-            json_object_set_new(doc, "certificate_number", json_string(num));
+        } else if (!g.pending && earlier && draw < dup + corr + inval) {
+            doc = kind->spoil(&g, earlier);
             n_inval++;
-        } else if (pending_twin) {
-            doc = birth(&g, pending_twin, 2, 2);
-            json_decref(pending_twin);
-            pending_twin = NULL;
-            remember(&g, doc);
-        } else if (count - made >= 2 && rnd_share(&g, twins)) {
-            doc = birth(&g, NULL, 2, 1);
-            pending_twin = json_incref(doc);
-            remember(&g, doc);
         } else {
-            doc = birth(&g, NULL, 1, 1);
+            doc = kind->make(&g);
             remember(&g, doc);
         }
         int rc = emit(&s, doc);
@@ -409,12 +435,12 @@ int ctl_loadgen(ctl *c, int argc, char **argv)
             }
         }
     }
-    json_decref(pending_twin);
     if (s.rk && rd_kafka_flush(s.rk, 60000)) s.failed++;
     fprintf(stderr, "loadgen: %ld records (%ld duplicates, %ld corrections, %ld invalid)%s\n", made,
             n_dup, n_corr, n_inval, s.failed ? ", DELIVERY FAILURES" : "");
     status = s.failed ? CTL_FAILED : CTL_OK;
 out:
+    json_decref(g.pending);
     for (long i = 0; i < (g.n_recent < RECENT_MAX ? g.n_recent : RECENT_MAX); i++)
         json_decref(g.recent[i]);
     if (s.rk) rd_kafka_destroy(s.rk);

@@ -197,20 +197,13 @@ int ctl_publish(ctl *c, int argc, char **argv)
         return CTL_FAILED;
     }
     hub_avro_encoder *enc = NULL;
+    hub_schema *owned_schema = NULL; /* a registry schema; the encoder borrows it */
     if (!raw) {
-        hub_catalog *cat = ctl_catalog(c);
-        if (!cat) goto out;
         const hub_schema *schema = NULL;
         char err[512];
-        if (schema_id) {
-            if (hub_catalog_get(cat, schema_id, &schema, err, sizeof err) != HUB_SCHEMA_OK) {
-                fprintf(stderr, "crvsctl publish: %s\n", err);
-                goto out;
-            }
-        } else if (!(schema = hub_catalog_latest(cat, p.topic))) {
-            fprintf(stderr, "crvsctl publish: no schema for topic '%s'\n", p.topic);
-            goto out;
-        }
+        /* With a registry: the latest version of <topic>-value (or the id
+         * given); without: the local catalog. */
+        if (ctl_writer_schema(c, p.topic, schema_id, &schema, &owned_schema) != 0) goto out;
         if (!(enc = hub_avro_encoder_new(schema, err, sizeof err))) {
             fprintf(stderr, "crvsctl publish: %s\n", err);
             goto out;
@@ -237,6 +230,7 @@ int ctl_publish(ctl *c, int argc, char **argv)
 out:
     if (p.rk) rd_kafka_destroy(p.rk);
     hub_avro_encoder_destroy(enc);
+    hub_schema_destroy(owned_schema);
     if (in != stdin) fclose(in);
     return status;
 usage:

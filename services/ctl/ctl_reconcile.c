@@ -76,38 +76,24 @@ usage:
 
 static int reconcile_resolve(ctl *c, int argc, char **argv)
 {
-    static const struct option opts[] = {{"comment", required_argument, NULL, 'm'},
-                                         {"by", required_argument, NULL, 'b'},
-                                         {NULL, 0, NULL, 0}};
-    const char *comment = NULL, *by = getenv("USER");
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "m:b:", opts, NULL)) != -1) {
-        if (opt == 'm') comment = optarg;
-        else if (opt == 'b') by = optarg;
-        else goto usage;
-    }
-    if (optind != argc - 1 || !comment || !comment[0]) goto usage;
-    char *end;
-    strtoll(argv[optind], &end, 10);
-    if (*end || end == argv[optind]) goto usage;
-    if (!by || !by[0]) by = "unknown";
+    ctl_decision d;
+    if (ctl_parse_decision(argc, argv, &d) != 0) goto usage;
     PGconn *conn = ctl_pg(c);
     if (!conn) return CTL_FAILED;
-    const char *params[3] = {argv[optind], by, comment};
+    const char *params[3] = {d.id, d.by, d.comment};
     PGresult *res = ctl_query(conn, "reconcile",
                               "SELECT crvs.reconcile_resolve($1::bigint, $2, $3)", 3, params);
     int status = CTL_FAILED;
     if (res) {
         const char *outcome = PQgetvalue(res, 0, 0);
         if (!strcmp(outcome, "resolved")) {
-            printf("item %s resolved by %s\n", argv[optind], by);
+            printf("item %s resolved by %s\n", d.id, d.by);
             status = CTL_OK;
         } else if (!strcmp(outcome, "already_resolved")) {
-            printf("item %s was already resolved; nothing changed\n", argv[optind]);
+            printf("item %s was already resolved; nothing changed\n", d.id);
             status = CTL_OK;
         } else {
-            fprintf(stderr, "crvsctl reconcile: no item %s\n", argv[optind]);
+            fprintf(stderr, "crvsctl reconcile: no item %s\n", d.id);
         }
         PQclear(res);
     }

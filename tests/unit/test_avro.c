@@ -71,13 +71,13 @@ static void round_trip_with_logical_types_and_defaults(void **state)
     size_t len;
     encode(f, doc_text, &buf, &len);
     assert_int_equal(buf[0], 0);
-    assert_int_equal(buf[4], 1001 & 0xff);
+    assert_int_equal(buf[4], 1002 & 0xff);
 
     json_t *out = NULL;
     int32_t id;
     hub_reject why;
     assert_int_equal(hub_avro_decode(f->dec, buf, len, &out, &id, &why), HUB_DECODE_OK);
-    assert_int_equal(id, 1001);
+    assert_int_equal(id, 1002);
     /* timestamps come back in UTC, dates as dates, defaults filled in */
     assert_string_equal(json_string_value(json_object_get(out, "issued_at")), "2026-03-05T02:00:00.000Z");
     json_t *child = json_object_get(out, "child");
@@ -150,10 +150,10 @@ static void decode_refusals_have_reasons(void **state)
     assert_string_equal(why.reason, "frame.bad_magic");
     buf[0] = 0;
 
-    buf[3] = 0x7f; /* id 0x7fe9: unknown */
+    buf[3] = 0x7f; /* id 0x7fea: unknown */
     assert_int_equal(hub_avro_decode(f->dec, buf, len, &out, &id, &why), HUB_DECODE_REJECT);
     assert_string_equal(why.reason, "schema.unknown_id");
-    assert_int_equal(id, 0x7fe9);
+    assert_int_equal(id, 0x7fea);
     buf[3] = 0x03;
 
     assert_int_equal(hub_avro_decode(f->dec, buf, len - 30, &out, &id, &why), HUB_DECODE_REJECT);
@@ -176,12 +176,63 @@ static void decode_refusals_have_reasons(void **state)
     free(buf);
 }
 
+/* Version 1 data read as version 2: the new fields take their defaults,
+ * the renamed field (ethnicity -> ethnic_group) keeps its value, and the
+ * document equals the one the same content written with version 2 gives. */
+static void version_1_reads_as_version_2(void **state)
+{
+    fixture *f = *state;
+    char err[512];
+    const hub_schema *v1;
+    assert_int_equal(hub_catalog_get(f->cat, 1001, &v1, err, sizeof err), HUB_SCHEMA_OK);
+    hub_avro_encoder *enc1 = hub_avro_encoder_new(v1, err, sizeof err);
+    assert_non_null(enc1);
+    json_t *doc = json_loads(doc_text, 0, NULL);
+    json_object_set_new(json_object_get(doc, "mother"), "ethnicity", json_string("01"));
+    uint8_t *b1, *b2;
+    size_t l1, l2;
+    if (hub_avro_encode(enc1, doc, &b1, &l1, err, sizeof err) != 0) fail_msg("%s", err);
+    /* the v2 encoder takes the v1 name through the alias */
+    if (hub_avro_encode(f->enc, doc, &b2, &l2, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_int_equal(b1[4], 1001 & 0xff);
+
+    json_t *out1, *out2;
+    int32_t id;
+    hub_reject why;
+    assert_int_equal(hub_avro_decode(f->dec, b1, l1, &out1, &id, &why), HUB_DECODE_OK);
+    assert_int_equal(id, 1001);
+    assert_int_equal(hub_avro_decode(f->dec, b2, l2, &out2, &id, &why), HUB_DECODE_OK);
+    assert_int_equal(id, 1002);
+    free(b2);
+    assert_string_equal(json_string_value(json_object_get(out1, "language")), "vi");
+    assert_true(json_is_null(json_object_get(json_object_get(out1, "child"), "apgar_5min")));
+    json_t *mother = json_object_get(out1, "mother");
+    assert_string_equal(json_string_value(json_object_get(mother, "ethnic_group")), "01");
+    assert_null(json_object_get(mother, "ethnicity"));
+    assert_true(json_equal(out1, out2));
+    json_decref(out1);
+    json_decref(out2);
+
+    /* a document naming a field twice (old and new name) is refused */
+    json_object_set_new(json_object_get(doc, "mother"), "ethnic_group", json_string("02"));
+    assert_int_equal(hub_avro_encode(f->enc, doc, &b2, &l2, err, sizeof err), -1);
+    assert_string_equal(err, "mother.ethnic_group: given twice, also under its earlier name 'ethnicity'");
+    /* version 1 does not know the new name */
+    json_object_del(json_object_get(doc, "mother"), "ethnicity");
+    assert_int_equal(hub_avro_encode(enc1, doc, &b2, &l2, err, sizeof err), -1);
+    assert_string_equal(err, "mother: unknown field 'ethnic_group'");
+    json_decref(doc);
+    free(b1);
+    hub_avro_encoder_destroy(enc1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip_with_logical_types_and_defaults),
         cmocka_unit_test(encode_errors_name_the_field),
         cmocka_unit_test(decode_refusals_have_reasons),
+        cmocka_unit_test(version_1_reads_as_version_2),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -21,7 +21,7 @@ static const char *base =
     "\"commune_code\":null,\"address\":null},"
     "\"weight_grams\":3100,\"gestation_weeks\":39,\"plurality\":1,\"birth_order\":1},"
     "\"mother\":{\"name\":\"Nguye\u0302\u0303n Thị Hoa\",\"birth_date\":\"1995-06-15\","
-    "\"personal_id\":\"079195000123\",\"ethnicity\":\"01\",\"nationality\":\"VN\","
+    "\"personal_id\":\"079195000123\",\"ethnic_group\":\"01\",\"nationality\":\"VN\","
     "\"residence\":{\"province_code\":\"79\",\"commune_code\":\"26734\",\"address\":null}},"
     "\"father\":null}";
 
@@ -53,6 +53,8 @@ static void valid_certificate_maps_to_row(void **state)
     assert_string_equal(json_string_value(json_object_get(row, "mother_name_key")), "NGUYEN THI HOA");
     assert_string_equal(json_string_value(json_object_get(row, "child_name")), "Trần Bảo Ngọc");
     assert_string_equal(json_string_value(json_object_get(row, "facility_name")), "Bệnh viện Hùng Vương");
+    /* version 2 of the schema calls it ethnic_group (ethnicity in version 1) */
+    assert_string_equal(json_string_value(json_object_get(row, "mother_ethnicity")), "01");
     assert_int_equal(json_integer_value(json_object_get(row, "mother_age_at_birth")), 30);
     assert_string_equal(json_string_value(json_object_get(row, "mother_personal_id")), "079195000123");
     assert_string_equal(json_string_value(json_object_get(row, "place_province_code")), "79");
