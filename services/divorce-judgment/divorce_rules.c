@@ -236,8 +236,9 @@ int divorce_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
         hub_reject_set(why, "validation.court", "court.code is missing, empty or holds '/'");
         goto refuse;
     }
-    bool has_name = json_is_string(json_object_get(court, "name"));
-    if (!has_name || hub_rule_name(court, "name", "court", true, row, "court_name", NULL, why)) {
+    bool has_name = json_is_string(json_object_get(court, "full_name"));
+    if (!has_name ||
+        hub_rule_name(court, "full_name", "court", true, row, "court_name", NULL, why)) {
         /* missing or blank is the court rule; invalid UTF-8 keeps its reason */
         if (!has_name || !strcmp(why->reason, "validation.name"))
             hub_reject_set(why, "validation.court", "court.name is missing or empty");

@@ -100,4 +100,29 @@ itest_assert_eq "$(itest_psql "SELECT string_agg(action, ',' ORDER BY id) FROM c
 itest_assert_eq "$(row "$ITEST_DIR/one-v1.jsonl" "version || ' ' || schema_id")" "1 1001" "row after the version 2 duplicate"
 # The draft's new place kind reads as the reader enum's default; its new field is dropped.
 itest_assert_eq "$(row "$ITEST_DIR/next.jsonl" "place_kind || ' ' || (document->>'language') || ' ' || (document ? 'ward')")" "OTHER vi false" "the draft's certificate"
+# Death notices and divorce judgments: version 1 and version 2 side by side.
+hub_start_service death-notice
+hub_start_service divorce-judgment
+D="$MESON_SOURCE_ROOT/tests/data"
+sed -n 1p "$D/death-notices.jsonl" | jq -c '.surgery_within_4_weeks = true' > "$ITEST_DIR/death-v1.jsonl"
+sed -n 2p "$D/death-notices.jsonl" | jq -c 'del(.surgery_within_4_weeks) | .recent_surgery = false | .language = "en" | .certifier.phone = "0900000000"' > "$ITEST_DIR/death-v2.jsonl"
+sed -n 1p "$D/divorce-judgments.jsonl" > "$ITEST_DIR/divorce-v1.jsonl"
+sed -n 2p "$D/divorce-judgments.jsonl" | jq -c '.court.full_name = .court.name | del(.court.name) | .minor_children = 2' > "$ITEST_DIR/divorce-v2.jsonl"
+for f in death-v1:death-notice:2001 death-v2:death-notice:2002 divorce-v1:divorce-judgment:3001 divorce-v2:divorce-judgment:3002; do
+    IFS=: read -r file topic id <<<"$f"
+    hub_ctl publish --topic "$topic" --schema-id "$id" "$ITEST_DIR/$file.jsonl" >/dev/null || itest_fail "publish $file with schema $id"
+done
+hub_wait_stored 60 death-notice
+hub_wait_stored 60 divorce-judgment
+dn() { itest_psql "SELECT $2 FROM crvs.death_notice WHERE notice_number = '$(jq -r .notice_number "$1")'"; }
+itest_assert_eq "$(dn "$ITEST_DIR/death-v1.jsonl" "schema_id || ' ' || (document->>'recent_surgery') || ' ' || (document->>'language') || ' ' || coalesce(document->'certifier'->>'phone', 'null')")" \
+    "2001 true vi null" "version 1 death notice: renamed field kept, defaults"
+itest_assert_eq "$(dn "$ITEST_DIR/death-v2.jsonl" "schema_id || ' ' || (document->>'recent_surgery') || ' ' || (document->>'language') || ' ' || (document->'certifier'->>'phone')")" \
+    "2002 false en 0900000000" "version 2 death notice"
+dj() { itest_psql "SELECT $2 FROM crvs.divorce_judgment WHERE judgment_number = '$(jq -r .judgment_number "$1")'"; }
+itest_assert_eq "$(dj "$ITEST_DIR/divorce-v1.jsonl" "schema_id || ' ' || court_name || ' ' || coalesce(document->>'minor_children', 'null')")" \
+    "3001 $(jq -r .court.name "$ITEST_DIR/divorce-v1.jsonl") null" "version 1 judgment: court name read through the alias"
+itest_assert_eq "$(dj "$ITEST_DIR/divorce-v2.jsonl" "schema_id || ' ' || court_name || ' ' || (document->>'minor_children')")" \
+    "3002 $(jq -r .court.full_name "$ITEST_DIR/divorce-v2.jsonl") 2" "version 2 judgment"
+itest_assert_eq "$(itest_psql "SELECT count(*) FROM crvs.dead_letter WHERE source_topic <> 'birth-certificate'")" 0 "dead letters for death and divorce versions"
 itest_log "ok"

@@ -17,7 +17,7 @@
 
 static const char *base =
     "{\"event_id\":\"e-1\",\"source_system\":\"qlva-hn\","
-    "\"court\":{\"code\":\"TAND-HN\",\"name\":\"  Tòa án nhân dân   TP Hà Nội \"},"
+    "\"court\":{\"code\":\"TAND-HN\",\"full_name\":\"  Tòa án nhân dân   TP Hà Nội \"},"
     "\"judgment_number\":\"12/2026/QĐST-HNGĐ\",\"kind\":\"DIVORCE_JUDGMENT\","
     "\"decision_date\":\"2026-03-02\",\"effective_date\":\"2026-04-02\","
     "\"issued_at\":\"2026-04-03T02:00:00.000Z\","
@@ -136,7 +136,7 @@ static void valid_judgment_maps_to_row(void **state)
     /* the stored document carries the normalised names */
     json_t *stored = json_object_get(row, "document");
     assert_string_equal(json_string_value(at(stored, "spouse_a", "name")), "Nguyễn Văn An");
-    assert_string_equal(json_string_value(at(stored, "court", "name")),
+    assert_string_equal(json_string_value(at(stored, "court", "full_name")),
                         "Tòa án nhân dân TP Hà Nội");
     json_decref(row);
     json_decref(d);
@@ -218,13 +218,13 @@ static void court_and_number_are_required(void **state)
     set(d, "court", "code", json_string("TAND/HN"));
     expect_refused(d, "validation.court");
     d = doc();
-    set(d, "court", "name", json_string(" \u00a0 "));
+    set(d, "court", "full_name", json_string(" \u00a0 "));
     expect_refused(d, "validation.court");
     d = doc();
-    json_object_del(json_object_get(d, "court"), "name");
+    json_object_del(json_object_get(d, "court"), "full_name");
     expect_refused(d, "validation.court");
     d = doc(); /* invalid UTF-8 keeps its own reason */
-    set(d, "court", "name", json_string_nocheck("To\xff" "a"));
+    set(d, "court", "full_name", json_string_nocheck("To\xff" "a"));
     expect_refused(d, "encoding.utf8");
     d = doc();
     set(d, NULL, "judgment_number", json_string(""));
