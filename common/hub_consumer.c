@@ -694,7 +694,7 @@ static int take_message(svc *s, rd_kafka_message_t *m)
     if (hub_topic_key(s->topic_info, doc, it->key, sizeof it->key, err, sizeof err) != 0) {
         snprintf(it->why.reason, sizeof it->why.reason, "validation.business_key");
         snprintf(it->why.message, sizeof it->why.message, "%s", err);
-    } else if (s->spec->map(doc, &it->row, &it->why) != 0) {
+    } else if (s->spec->map(doc, wall_ms(), &it->row, &it->why) != 0) {
         it->row = NULL;
     }
     json_decref(doc);

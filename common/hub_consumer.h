@@ -22,6 +22,7 @@
 #define HUB_CONSUMER_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "hub_avro.h"
 
@@ -31,11 +32,13 @@ typedef struct hub_service_spec {
     /* SQL taking one jsonb parameter (the batch) and returning one text
      * outcome per element in order: "create" | "correct" | "duplicate". */
     const char *apply_sql;
-    /* Checks and normalises one decoded document. On success returns 0 and
-     * sets *row to a new JSON object (the caller decrefs) holding the
-     * registry row; on a hard rule failure returns -1 with why->reason
-     * "validation.<rule>" and a message that holds no full ID or name. */
-    int (*map)(json_t *doc, json_t **row, hub_reject *why);
+    /* Checks and normalises one decoded document; `now_ms` is the wall
+     * clock (ms since the epoch) for "not in the future" checks. On success
+     * returns 0 and sets *row to a new JSON object (the caller decrefs)
+     * holding the registry row; on a hard rule failure returns -1 with
+     * why->reason "validation.<rule>" and a message that holds no full ID or
+     * name. */
+    int (*map)(json_t *doc, int64_t now_ms, json_t **row, hub_reject *why);
 } hub_service_spec;
 
 /* Runs the service until SIGTERM/SIGINT. Parses argv (-c FILE ..., -h).

@@ -638,14 +638,12 @@ static char *schema_body(const char *schema_json)
     return text;
 }
 
-hub_registry_status hub_registry_register(hub_registry *reg, const char *subject,
-                                          const char *schema_json, int32_t *id, char *errstr,
-                                          size_t errstr_size)
+/* POSTs {"schema": schema_json} to prefix + escaped subject + suffix. */
+static hub_registry_status post_schema(hub_registry *reg, const char *prefix, const char *subject,
+                                       const char *suffix, const char *schema_json, reply *r,
+                                       char *errstr, size_t errstr_size)
 {
-    static const int not_found[] = {40401, 0};
-    char what[300], path[1024];
-    reply r;
-    snprintf(what, sizeof what, "register under subject %s", subject);
+    char path[1024];
     char *esc = escape(reg, subject);
     char *body = schema_body(schema_json);
     if (!esc || !body) {
@@ -654,10 +652,23 @@ hub_registry_status hub_registry_register(hub_registry *reg, const char *subject
         snprintf(errstr, errstr_size, "out of memory");
         return HUB_REGISTRY_UNAVAILABLE;
     }
-    snprintf(path, sizeof path, "/subjects/%s/versions", esc);
+    snprintf(path, sizeof path, "%s%s%s", prefix, esc, suffix);
     curl_free(esc);
-    hub_registry_status st = perform(reg, path, body, &r, errstr, errstr_size);
+    hub_registry_status st = perform(reg, path, body, r, errstr, errstr_size);
     free(body);
+    return st;
+}
+
+hub_registry_status hub_registry_register(hub_registry *reg, const char *subject,
+                                          const char *schema_json, int32_t *id, char *errstr,
+                                          size_t errstr_size)
+{
+    static const int not_found[] = {40401, 0};
+    char what[300];
+    reply r;
+    snprintf(what, sizeof what, "register under subject %s", subject);
+    hub_registry_status st = post_schema(reg, "/subjects/", subject, "/versions", schema_json,
+                                         &r, errstr, errstr_size);
     if (st != HUB_REGISTRY_OK) return st;
     if (r.status != 200) {
         st = classify(reg, what, &r, not_found, errstr, errstr_size);
@@ -680,22 +691,13 @@ hub_registry_status hub_registry_check(hub_registry *reg, const char *subject,
                                        json_t **messages, char *errstr, size_t errstr_size)
 {
     static const int not_found[] = {40401, 40402, 0};
-    char what[300], path[1024];
+    char what[300];
     reply r;
     if (messages) *messages = NULL;
     snprintf(what, sizeof what, "compatibility with subject %s", subject);
-    char *esc = escape(reg, subject);
-    char *body = schema_body(schema_json);
-    if (!esc || !body) {
-        curl_free(esc);
-        free(body);
-        snprintf(errstr, errstr_size, "out of memory");
-        return HUB_REGISTRY_UNAVAILABLE;
-    }
-    snprintf(path, sizeof path, "/compatibility/subjects/%s/versions/latest?verbose=true", esc);
-    curl_free(esc);
-    hub_registry_status st = perform(reg, path, body, &r, errstr, errstr_size);
-    free(body);
+    hub_registry_status st =
+        post_schema(reg, "/compatibility/subjects/", subject, "/versions/latest?verbose=true",
+                    schema_json, &r, errstr, errstr_size);
     if (st != HUB_REGISTRY_OK) return st;
     json_t *verdict = json_object_get(r.json, "is_compatible");
     if (r.status != 200) {

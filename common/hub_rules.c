@@ -124,3 +124,11 @@ int hub_rule_province(const char *code, const char *path, int64_t event_days, js
     }
     return 0;
 }
+
+void hub_rule_finish(json_t *row, json_t *doc, json_t *facts, json_t *reconcile, json_t *flags)
+{
+    json_object_set_new(row, "person_facts", facts);
+    json_object_set_new(row, "reconcile", reconcile);
+    json_object_set_new(row, "quality_flags", flags);
+    json_object_set(row, "document", doc);
+}

@@ -47,6 +47,11 @@ void hub_rule_flag(json_t *flags, const char *flag);
 /* Copies obj[field] into row[col] (nothing if absent); returns the value. */
 json_t *hub_rule_copy(json_t *obj, const char *field, json_t *row, const char *col);
 
+/* Completes a registry row: the person facts and record-level
+ * reconciliation items for crvs.person_link (docs/linkage.md), the quality
+ * flags (the three arrays are taken over) and the normalised document. */
+void hub_rule_finish(json_t *row, json_t *doc, json_t *facts, json_t *reconcile, json_t *flags);
+
 void hub_reject_set(hub_reject *why, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

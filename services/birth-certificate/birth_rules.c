@@ -204,10 +204,7 @@ int birth_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
                    false, row, flags, facts, why))
         goto refuse;
 
-    json_object_set_new(row, "person_facts", facts);
-    json_object_set_new(row, "reconcile", json_array());
-    json_object_set_new(row, "quality_flags", flags);
-    json_object_set(row, "document", doc);
+    hub_rule_finish(row, doc, facts, json_array(), flags);
     *row_out = row;
     return 0;
 refuse:

@@ -342,10 +342,7 @@ int death_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
                  "perinatal_mother_age_implausible", flags);
 
     json_decref(codes);
-    json_object_set_new(row, "person_facts", facts);
-    json_object_set_new(row, "reconcile", reconcile);
-    json_object_set_new(row, "quality_flags", flags);
-    json_object_set(row, "document", doc);
+    hub_rule_finish(row, doc, facts, reconcile, flags);
     *row_out = row;
     return 0;
 refuse:

@@ -356,10 +356,7 @@ int divorce_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
                                                  is_cancellation ? NULL : marriage));
     json_decref(marriage);
 
-    json_object_set_new(row, "person_facts", facts);
-    json_object_set_new(row, "reconcile", reconcile);
-    json_object_set_new(row, "quality_flags", flags);
-    json_object_set(row, "document", doc);
+    hub_rule_finish(row, doc, facts, reconcile, flags);
     *row_out = row;
     return 0;
 refuse:

@@ -95,6 +95,22 @@ hub_wait_stored() {
     }
 }
 
+# hub_registry_state DB: the person registry's state in a comparable text
+# form (persons, marriages, open reconciliation items), for order tests.
+# Personal IDs and names are printed as digests, so that a failing test's
+# diff shows which rows differ without showing personal data.
+hub_registry_state() {
+    psql -XAtq -d "$1" -v ON_ERROR_STOP=1 <<'EOS'
+SELECT 'person', left(md5(personal_id), 12), sex, birth_date, left(md5(coalesce(name, '')), 8),
+       vital_status, death_date, death_source, marital_status, marital_since, marital_source
+FROM crvs.person ORDER BY md5(personal_id);
+SELECT 'marriage', registry_office, registration_number, status, status_since, status_source
+FROM crvs.marriage ORDER BY 2, 3;
+SELECT 'item', reason, left(md5(natural_key), 12), status FROM crvs.reconciliation
+WHERE status = 'open' ORDER BY 2, 3;
+EOS
+}
+
 # The sanitizer build makes services slower and needs these options; the
 # huge allocation avro-c attempts for garbage lengths must fail, not abort.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-allocator_may_return_null=1:detect_leaks=1:abort_on_error=1}"

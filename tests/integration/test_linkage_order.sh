@@ -15,17 +15,6 @@ for s in $SERVICES; do
 done
 itest_psql "CREATE DATABASE linkage_tpl TEMPLATE crvs" >/dev/null
 
-state() {
-    psql -XAtq -d "$1" -v ON_ERROR_STOP=1 <<'EOS'
-SELECT 'person', personal_id, sex, birth_date, name, vital_status, death_date, death_source,
-       marital_status, marital_since, marital_source FROM crvs.person ORDER BY personal_id;
-SELECT 'marriage', registry_office, registration_number, status, status_since, status_source
-FROM crvs.marriage ORDER BY 2, 3;
-SELECT 'item', natural_key, status FROM crvs.reconciliation WHERE status = 'open' ORDER BY 2;
-SELECT 'records', (SELECT count(*) FROM crvs.birth_certificate), (SELECT count(*) FROM crvs.death_notice),
-       (SELECT count(*) FROM crvs.divorce_judgment), (SELECT count(*) FROM crvs.dead_letter);
-EOS
-}
 
 # One order: a fresh broker (empty topics) and database, the services
 # started on them, then each event published and waited for before the next.
@@ -57,7 +46,12 @@ run_order() {
             }
         fi
     done
-    state "$db" > "$ITEST_DIR/state.$n"
+    {
+        hub_registry_state "$db"
+        psql -XAtq -d "$db" -c "SELECT 'records', (SELECT count(*) FROM crvs.birth_certificate),
+            (SELECT count(*) FROM crvs.death_notice), (SELECT count(*) FROM crvs.divorce_judgment),
+            (SELECT count(*) FROM crvs.dead_letter)"
+    } > "$ITEST_DIR/state.$n"
 }
 
 mapfile -t names < <(jq -r .name "$EVENTS")

@@ -43,15 +43,6 @@ c_d1	$(link death_notice BV2/TB-1 "[$(fact $D deceased death 2026-01-05 MALE 195
 EOF
 )
 
-state() {
-    psql -XAtq -d "$1" -v ON_ERROR_STOP=1 <<'EOS'
-SELECT 'person', personal_id, sex, birth_date, name, vital_status, death_date, death_source,
-       marital_status, marital_since, marital_source FROM crvs.person ORDER BY personal_id;
-SELECT 'marriage', registry_office, registration_number, status, status_since, status_source
-FROM crvs.marriage ORDER BY 2, 3;
-SELECT 'item', natural_key, status FROM crvs.reconciliation WHERE status = 'open' ORDER BY 2;
-EOS
-}
 
 # A migrated template, then one database per order.
 itest_psql "CREATE DATABASE linkage_tpl TEMPLATE crvs" >/dev/null
@@ -64,7 +55,7 @@ run_order() { # run_order N LINES...: applies the events in the given order
         psql -XAtq -d "linkage_$n" -v ON_ERROR_STOP=1 -c "${line#*	}" >/dev/null \
             || itest_fail "order $n: event ${line%%	*} failed"
     done
-    state "linkage_$n" > "$ITEST_DIR/state.$n"
+    hub_registry_state "linkage_$n" > "$ITEST_DIR/state.$n"
 }
 
 mapfile -t lines <<<"$EVENTS"

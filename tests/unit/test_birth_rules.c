@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "birth_rules.h"
+#include "rules_test.h"
 
 #define NOW_MS 1795132800000LL /* 2026-11-20T00:00:00Z */
 
@@ -26,20 +27,6 @@ static const char *base =
     "\"father\":null}";
 
 static json_t *doc(void) { return json_loads(base, 0, NULL); }
-
-static json_t *at(json_t *d, const char *a, const char *b)
-{
-    return b ? json_object_get(json_object_get(d, a), b) : json_object_get(d, a);
-}
-
-static bool has_flag(json_t *row, const char *flag)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(row, "quality_flags"), i, v)
-        if (!strcmp(json_string_value(v), flag)) return true;
-    return false;
-}
 
 static void valid_certificate_maps_to_row(void **state)
 {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "death_rules.h"
+#include "rules_test.h"
 
 #define NOW_MS 1795132800000LL /* 2026-11-20T00:00:00Z */
 #define PID "001050123456"     /* Hà Nội, man born in 1950 */
@@ -41,28 +42,9 @@ static json_t *doc(void)
     return d;
 }
 
-static json_t *at(json_t *d, const char *a, const char *b)
-{
-    return b ? json_object_get(json_object_get(d, a), b) : json_object_get(d, a);
-}
-
 static json_t *line(json_t *d, const char *part, size_t i)
 {
     return json_array_get(json_object_get(d, part), i);
-}
-
-static const char *str(json_t *row, const char *col)
-{
-    return json_string_value(json_object_get(row, col));
-}
-
-static bool has_flag(json_t *row, const char *flag)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(row, "quality_flags"), i, v)
-        if (!strcmp(json_string_value(v), flag)) return true;
-    return false;
 }
 
 static json_t *map_ok(json_t *d)

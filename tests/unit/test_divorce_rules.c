@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "divorce_rules.h"
+#include "rules_test.h"
 
 #define NOW_MS 1795132800000LL /* 2026-11-20T00:00:00Z */
 #define ID_A "001088012345"    /* Hà Nội, man born 1988 */
@@ -31,33 +32,14 @@ static const char *base =
 
 static json_t *doc(void) { return json_loads(base, 0, NULL); }
 
-static json_t *at(json_t *d, const char *a, const char *b)
-{
-    return b ? json_object_get(json_object_get(d, a), b) : json_object_get(d, a);
-}
-
 static void set(json_t *d, const char *obj, const char *field, json_t *v)
 {
     json_object_set_new(obj ? json_object_get(d, obj) : d, field, v);
 }
 
-static const char *str(json_t *o, const char *field)
-{
-    return json_string_value(json_object_get(o, field));
-}
-
 static json_t *ref(const char *court, const char *number)
 {
     return json_pack("{s:s, s:s}", "court_code", court, "judgment_number", number);
-}
-
-static bool has_flag(json_t *row, const char *flag)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(row, "quality_flags"), i, v)
-        if (!strcmp(json_string_value(v), flag)) return true;
-    return false;
 }
 
 static json_t *map_ok(json_t *d)
