@@ -52,6 +52,16 @@ itest_assert_eq() {
     itest_log "ok: $3 = $2"
 }
 
+# itest_assert_same ACTUAL EXPECTED WHAT: as itest_assert_eq for values that
+# hold personal data (IDs, names, raw documents): neither value is printed,
+# a failure shows digests only.
+itest_assert_same() {
+    if [ "$1" != "$2" ]; then
+        itest_fail "$3: differs (expected md5 $(printf '%s' "$2" | md5sum | cut -c1-12), got md5 $(printf '%s' "$1" | md5sum | cut -c1-12))"
+    fi
+    itest_log "ok: $3 (personal data, not shown)"
+}
+
 # itest_require CMD...: skip (77) when a command is not installed.
 itest_require() {
     local c

@@ -50,7 +50,7 @@ itest_assert_eq "$(q "SELECT count(*) FROM crvs.audit_log WHERE action = 'dead_l
 # Typed values.
 itest_assert_eq "$(row TAND-HN-BD 45/2025/HNGĐ-ST "court_name || '|' || kind || '|' || decision_date || '|' || to_char(issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI') || '|' || source_system")" \
     "Tòa án nhân dân quận Ba Đình, TP Hà Nội|DIVORCE_JUDGMENT|2025-03-10|2025-04-14T01:00|qlva-hanoi" "judgment columns"
-itest_assert_eq "$(row TAND-HN-BD 45/2025/HNGĐ-ST "spouse_a_personal_id || '|' || spouse_a_name || '|' || spouse_a_name_key || '|' || spouse_a_birth_date || '|' || spouse_a_sex || '|' || spouse_b_sex")" \
+itest_assert_same "$(row TAND-HN-BD 45/2025/HNGĐ-ST "spouse_a_personal_id || '|' || spouse_a_name || '|' || spouse_a_name_key || '|' || spouse_a_birth_date || '|' || spouse_a_sex || '|' || spouse_b_sex")" \
     "001085004512|Nguyễn Văn Hùng|NGUYEN VAN HUNG|1985-02-14|MALE|FEMALE" "spouse columns"
 itest_assert_eq "$(row TAND-HN-BD 45/2025/HNGĐ-ST "marriage_registration_number || '|' || marriage_registration_date || '|' || marriage_registry_office || '|' || quality_flags::text")" \
     "112/2010|2010-10-09|UBND phường Kim Mã|{}" "marriage columns, no flags"
@@ -79,7 +79,7 @@ itest_assert_eq "$(person 040083005566)" "UNKNOWN - MALE" "a divorce cancelled o
 itest_assert_eq "$(person 031091067890)" "DIVORCED 2026-02-16 MALE" "the registry takes the ID's sex"
 itest_assert_eq "$(q "SELECT string_agg(reason || '=' || n, ',' ORDER BY reason) FROM (SELECT reason, count(*) AS n FROM crvs.reconciliation WHERE status = 'open' AND scope LIKE 'record:divorce_judgment:%' GROUP BY reason) r")" \
     "spouse_sex_mismatch=1,spouse_unidentified=1" "record-level reconciliation items"
-itest_assert_eq "$(q "SELECT source_a || ' ' || personal_id || ' ' || detail FROM crvs.reconciliation WHERE reason = 'spouse_sex_mismatch'")" \
+itest_assert_same "$(q "SELECT source_a || ' ' || personal_id || ' ' || detail FROM crvs.reconciliation WHERE reason = 'spouse_sex_mismatch'")" \
     "divorce_judgment:TAND-KV3-HP/31/2026/HNGĐ-ST 031091067890 spouse_b: record says FEMALE, ID sex digit says MALE" "sex mismatch item"
 itest_assert_eq "$(q "SELECT count(*) FROM crvs.reconciliation WHERE reason = 'cancelled_judgment_not_found' AND status = 'open'")" 0 "the cancelled judgment was found"
 # The marriage register, loaded after the judgments: the divorced marriage is
