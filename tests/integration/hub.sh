@@ -86,6 +86,23 @@ hub_stop_all_services() {
     done
 }
 
+# hub_fresh_run N DB [TEMPLATE]: a fresh start for one run of an order test:
+# the services stopped, a restarted broker (empty topics), a new database DB
+# made from TEMPLATE (default linkage_tpl, a migrated copy the test made),
+# configs pointing at it, and the three services started as instance N.
+hub_fresh_run() {
+    local n=$1 db=$2 tpl=${3:-linkage_tpl} s
+    hub_stop_all_services
+    "$ITEST_SRC/deploy/dev/broker.sh" stop "$ITEST_DIR" >/dev/null
+    "$ITEST_SRC/deploy/dev/broker.sh" start "$ITEST_BUILD" "$ITEST_DIR" 3 2>>"$ITEST_DIR/broker-start.log" \
+        || itest_fail "the broker did not restart"
+    ITEST_BOOTSTRAP=$(cat "$ITEST_DIR/bootstrap")
+    hub_write_configs
+    sed -i "s/^pg.dbname = .*/pg.dbname = $db/" "$ITEST_DIR"/*.conf
+    itest_psql "CREATE DATABASE $db TEMPLATE $tpl" >/dev/null
+    for s in birth-certificate death-notice divorce-judgment; do hub_start_service "$s" "$n"; done
+}
+
 # hub_wait_stored TIMEOUT [TOPIC]: every published message stored.
 hub_wait_stored() {
     local timeout=$1 topic=${2:-birth-certificate}
@@ -109,6 +126,27 @@ FROM crvs.marriage ORDER BY 2, 3;
 SELECT 'item', reason, left(md5(natural_key), 12), status FROM crvs.reconciliation
 WHERE status = 'open' ORDER BY 2, 3;
 EOS
+}
+
+# hub_save_state N DB: DB's registry state and record counts into
+# $ITEST_DIR/state.N; hub_same_states N: states 2..N equal state 1 (a failure
+# shows the diff, personal data digested).
+hub_save_state() {
+    {
+        hub_registry_state "$2"
+        psql -XAtq -d "$2" -c "SELECT 'records', (SELECT count(*) FROM crvs.birth_certificate),
+            (SELECT count(*) FROM crvs.death_notice), (SELECT count(*) FROM crvs.divorce_judgment),
+            (SELECT count(*) FROM crvs.dead_letter)"
+    } > "$ITEST_DIR/state.$1"
+}
+
+hub_same_states() {
+    local i
+    for ((i = 2; i <= $1; i++)); do
+        diff -u "$ITEST_DIR/state.1" "$ITEST_DIR/state.$i" >&2 \
+            || itest_fail "order $i ends in a different registry state than order 1"
+    done
+    itest_log "$1 orders, one state"
 }
 
 # The sanitizer build makes services slower and needs these options; the
