@@ -19,6 +19,23 @@ bool hub_text_valid_utf8(const char *s, size_t len)
     return true;
 }
 
+size_t hub_text_width(const char *s)
+{
+    if (!s) return 0;
+    size_t len = strlen(s);
+    if (!hub_text_valid_utf8(s, len)) return len;
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    size_t i = 0, width = 0;
+    while (i < len) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+        int w = utf8proc_charwidth(cp);
+        width += w > 0 ? (size_t)w : 0;
+        i += (size_t)n;
+    }
+    return width;
+}
+
 static bool is_space(utf8proc_int32_t cp)
 {
     if (cp == '\t' || cp == '\n' || cp == '\r' || cp == '\v' || cp == '\f') return true;

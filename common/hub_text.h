@@ -25,6 +25,11 @@ char *hub_text_normalize_name(const char *s, char *errstr, size_t errstr_size) H
  * on invalid UTF-8. */
 char *hub_text_match_key(const char *s, char *errstr, size_t errstr_size) HUB_WUR;
 
+/* Columns a terminal gives `s`: East Asian wide characters count 2,
+ * combining marks 0 (utf8proc_charwidth), so a decomposed "ễ" is 1 like a
+ * composed one. Invalid UTF-8 counts one column per byte. */
+size_t hub_text_width(const char *s);
+
 /* "079195012345" -> "079*******45": first 3 and last 2 kept. Shorter or
  * absent input gives "-" or stars only. Always NUL-terminates out. */
 void hub_text_mask_id(const char *id, char *out, size_t out_size);

@@ -1,5 +1,5 @@
 /* crvsctl: migrate the database, publish test documents, wait for the
- * services, inspect dead letters. See `crvsctl help`. */
+ * services, inspect dead letters, indicators and reports. See `crvsctl help`. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +36,42 @@ PGresult *ctl_query(PGconn *conn, const char *who, const char *sql, int n,
         return NULL;
     }
     return res;
+}
+
+int ctl_exec(PGconn *conn, const char *who, const char *sql)
+{
+    PGresult *res = ctl_query(conn, who, sql, 0, NULL);
+    if (!res) return -1;
+    PQclear(res);
+    return 0;
+}
+
+int ctl_copy_in(PGconn *conn, const char *who, const char *copy_sql, FILE *in)
+{
+    PGresult *res = PQexec(conn, copy_sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        fprintf(stderr, "crvsctl %s: %s", who, PQerrorMessage(conn));
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (PQputCopyData(conn, buf, (int)n) != 1) break;
+    if (PQputCopyEnd(conn, ferror(in) ? "read error" : NULL) != 1) {
+        fprintf(stderr, "crvsctl %s: %s", who, PQerrorMessage(conn));
+        return -1;
+    }
+    int rc = 0;
+    while ((res = PQgetResult(conn))) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            fprintf(stderr, "crvsctl %s: %s", who, PQresultErrorMessage(res));
+            rc = -1;
+        }
+        PQclear(res);
+    }
+    return rc;
 }
 
 int ctl_parse_decision(int argc, char **argv, ctl_decision *d)
@@ -128,6 +164,14 @@ static void usage(void)
             "                                     load an extract of the marriage register\n"
             "  loadgen --topic T --count N [--seed S] [--invalid-share P] [--duplicate-share P]\n"
             "                                     synthetic documents as JSON lines on stdout\n"
+            "  stats --list | INDICATOR [--from D] [--to D] [--by DIM,...] [--units current|as-recorded]\n"
+            "        [--unit U] [--param N] [--csv|--json]\n"
+            "                                     registration indicators (docs/indicators.md)\n"
+            "  report --year Y [--province P] [--lang vi|en] --out FILE.html\n"
+            "                                     the yearly indicator report, self-contained HTML\n"
+            "  refdata load units [--valid-from D] [--by NAME] FILE.csv\n"
+            "                                     load a new version of the commune list\n"
+            "  refdata show units                 the versions loaded, communes per province\n"
             "  schema register --topic T FILE.avsc\n"
             "                                     check FILE against subject T-value in the schema\n"
             "                                     registry, then register it (prints the id)\n"
@@ -202,6 +246,9 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "loadgen")) status = ctl_loadgen(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "reconcile")) status = ctl_reconcile(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "marriage")) status = ctl_marriage(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "stats")) status = ctl_stats(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "report")) status = ctl_report(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "refdata")) status = ctl_refdata(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "schema")) status = schema_command(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "help")) {
         usage();

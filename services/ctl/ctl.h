@@ -4,6 +4,7 @@
 #define CTL_H
 
 #include <jansson.h>
+#include <stdio.h>
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
@@ -27,6 +28,13 @@ PGconn *ctl_pg(ctl *c);
  * returns NULL. */
 PGresult *ctl_query(PGconn *conn, const char *who, const char *sql, int n,
                     const char *const *params);
+/* Runs a statement without parameters or result rows (BEGIN, COMMIT, DDL);
+ * -1 after printing why as ctl_query does. */
+int ctl_exec(PGconn *conn, const char *who, const char *sql);
+/* Runs copy_sql (a COPY ... FROM STDIN) and sends the whole of `in`; -1
+ * after printing PostgreSQL's message (with the line of the input that
+ * failed) prefixed by "crvsctl WHO: ". */
+int ctl_copy_in(PGconn *conn, const char *who, const char *copy_sql, FILE *in);
 /* An operator's decision on one item: "ID --comment TEXT [--by NAME]",
  * --by defaulting to $USER. Returns -1 when the arguments do not fit. */
 typedef struct ctl_decision {
@@ -67,6 +75,25 @@ json_t *ctl_status_gather(rd_kafka_t *rk, PGconn *conn, const ctl_status_opts *o
  * breaches array (a new reference). */
 json_t *ctl_status_check(json_t *doc, const ctl_status_opts *o);
 int ctl_loadgen(ctl *c, int argc, char **argv);
+
+/* Registration indicators (ctl_stats.c, docs/indicators.md). */
+#define CTL_STATS_MAX_BY 4
+typedef struct ctl_stats_req {
+    const char *name;              /* crvs.indicator.name */
+    const char *from, *to;         /* YYYY-MM-DD, inclusive */
+    const char *by[CTL_STATS_MAX_BY];
+    int n_by;
+    const char *units;             /* "current" (NULL) or "as-recorded" */
+    const char *param;             /* NULL: the indicator's default */
+    const char *unit;              /* NULL, or only this reporting unit */
+} ctl_stats_req;
+/* crvs.indicator_table for r: columns keys (text[]), labels, numerator,
+ * denominator, value, keys and labels as JSON arrays. The caller PQclears;
+ * NULL after printing why. */
+PGresult *ctl_stats_query(PGconn *conn, const ctl_stats_req *r);
+int ctl_stats(ctl *c, int argc, char **argv);
+int ctl_report(ctl *c, int argc, char **argv);
+int ctl_refdata(ctl *c, int argc, char **argv);
 int ctl_reconcile(ctl *c, int argc, char **argv);
 int ctl_marriage(ctl *c, int argc, char **argv);
 

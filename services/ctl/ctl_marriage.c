@@ -11,42 +11,6 @@
 #include "ctl.h"
 #include "hub_pg.h"
 
-static int exec_ok(PGconn *conn, const char *sql)
-{
-    PGresult *res = ctl_query(conn, "marriage", sql, 0, NULL);
-    if (!res) return -1;
-    PQclear(res);
-    return 0;
-}
-
-static int copy_file(PGconn *conn, FILE *in)
-{
-    PGresult *res = PQexec(conn, "COPY marriage_load FROM STDIN (FORMAT csv, HEADER true)");
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        fprintf(stderr, "crvsctl marriage: %s", PQerrorMessage(conn));
-        PQclear(res);
-        return -1;
-    }
-    PQclear(res);
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (PQputCopyData(conn, buf, (int)n) != 1) break;
-    if (PQputCopyEnd(conn, ferror(in) ? "read error" : NULL) != 1) {
-        fprintf(stderr, "crvsctl marriage: %s", PQerrorMessage(conn));
-        return -1;
-    }
-    int rc = 0;
-    while ((res = PQgetResult(conn))) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            fprintf(stderr, "crvsctl marriage: %s", PQresultErrorMessage(res));
-            rc = -1;
-        }
-        PQclear(res);
-    }
-    return rc;
-}
-
 static int marriage_load(ctl *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"source", required_argument, NULL, 's'},
@@ -68,12 +32,12 @@ static int marriage_load(ctl *c, int argc, char **argv)
     int status = CTL_FAILED;
     PGconn *conn = ctl_pg(c);
     if (!conn) goto out;
-    if (exec_ok(conn, "BEGIN") ||
-        exec_ok(conn, "CREATE TEMPORARY TABLE marriage_load (registry_office text NOT NULL, "
+    if (ctl_exec(conn, "marriage", "BEGIN") ||
+        ctl_exec(conn, "marriage", "CREATE TEMPORARY TABLE marriage_load (registry_office text NOT NULL, "
                       "registration_number text NOT NULL, registration_date date NOT NULL, "
                       "spouse_a_personal_id text NOT NULL, spouse_b_personal_id text NOT NULL) "
                       "ON COMMIT DROP") ||
-        copy_file(conn, in))
+        ctl_copy_in(conn, "marriage", "COPY marriage_load FROM STDIN (FORMAT csv, HEADER true)", in))
         goto out;
     const char *params[1] = {source};
     PGresult *res = ctl_query(
@@ -85,7 +49,7 @@ static int marriage_load(ctl *c, int argc, char **argv)
     if (!res) goto out;
     printf("%s marriages loaded\n", PQgetvalue(res, 0, 0));
     PQclear(res);
-    if (exec_ok(conn, "COMMIT") == 0) status = CTL_OK;
+    if (ctl_exec(conn, "marriage", "COMMIT") == 0) status = CTL_OK;
 out:
     if (conn) PQfinish(conn);
     if (in != stdin) fclose(in);

@@ -86,6 +86,17 @@ static void masks(void **state)
     assert_int_equal(strlen(tiny), 3);
 }
 
+static void display_width(void **state)
+{
+    (void)state;
+    assert_int_equal(hub_text_width("Hà Nội"), 6);
+    assert_int_equal(hub_text_width("Ha\xcc\x80 N\xc3\xb4\xcc\xa3i"), 6); /* decomposed */
+    assert_int_equal(hub_text_width("\xe4\xb8\xad"), 2);                    /* a wide CJK character */
+    assert_int_equal(hub_text_width(""), 0);
+    assert_int_equal(hub_text_width(NULL), 0);
+    assert_int_equal(hub_text_width("\xff\xfe"), 2); /* invalid: bytes */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -93,6 +104,7 @@ int main(void)
         cmocka_unit_test(normalize_name),
         cmocka_unit_test(match_key),
         cmocka_unit_test(masks),
+        cmocka_unit_test(display_width),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
