@@ -9,9 +9,10 @@
 --   event_date     the date the period rule applies to (local dates)
 --   province_code  the record's province, NULL when it has none
 --   unit_date      the date that says which era that code belongs to
---   delay_hours    hours from the event to the electronic document's
---                  issue time at the source (issued_at), where timeliness
---                  applies
+--   delay_hours    births and deaths: hours from the event to the
+--                  electronic document's issue time at the source
+--                  (issued_at); divorces: from legal effect to the hub's
+--                  receipt (received_at)
 
 -- 'under 18', '18-19', then five-year groups to '45+'; 'unknown'.
 CREATE FUNCTION crvs.mother_age_group(p_age integer) RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -68,13 +69,18 @@ FROM crvs.death_notice;
 
 -- A divorce's unit is the court's province: court codes are TA<PP><NN>
 -- (PP the province code in force on the decision date). Its period is the
--- date of legal effect; the synchronisation delay runs from the start of
--- that day (Asia/Ho_Chi_Minh) to the record's issue time at the court.
+-- date of legal effect. Two delays run from the start of that day
+-- (Asia/Ho_Chi_Minh): the synchronisation delay (delay_hours) to the
+-- hub's receipt (received_at: when the hub first stored the judgment,
+-- kept on corrections), and the court's own delay (court_delay_hours) to
+-- the time the court issued the electronic document (issued_at).
 CREATE VIEW crvs.ind_divorce AS
 SELECT d.effective_date AS event_date, substring(d.court_code FROM '^TA([0-9]{2})') AS province_code,
        d.decision_date AS unit_date, d.kind, d.court_code AS court,
-       crvs.hours_between(d.effective_date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh', d.issued_at)
+       crvs.hours_between(d.effective_date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh', d.received_at)
            AS delay_hours,
+       crvs.hours_between(d.effective_date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh', d.issued_at)
+           AS court_delay_hours,
        d.marriage_registration_number IS NOT NULL AS marriage_named,
        EXISTS (SELECT 1 FROM crvs.marriage m
                WHERE m.registry_office = d.marriage_registry_office
@@ -217,6 +223,10 @@ INSERT INTO crvs.indicator (position, name, topic, source, kind, num_expr, den_e
      'Synchronisation delay from legal effect (90th percentile)'),
     (33, 'divorce_sync_within', 'divorce', 'ind_divorce', 'share', 'delay_hours <= 24 * $1', 'true', 1, 'days',
      '{unit,year,month,kind,court}', '%', 'Tỷ lệ đồng bộ trong 1 ngày', 'Synchronised within 1 day'),
+    (36, 'divorce_court_delay_median', 'divorce', 'ind_divorce', 'median', 'court_delay_hours', 'true',
+     NULL, NULL, '{unit,year,month,kind,court}', 'hours',
+     'Thời gian tòa án phát hành bản điện tử từ ngày có hiệu lực (trung vị)',
+     'Court issue delay from legal effect (median)'),
     (34, 'divorce_marriage_matched', 'divorce', 'ind_divorce', 'share', 'marriage_matched',
      'kind <> ''REVIEW_CANCELLATION''', NULL, NULL, '{unit,year,month,kind}', '%',
      'Tỷ lệ khớp với đăng ký kết hôn', 'Matched to a registered marriage'),

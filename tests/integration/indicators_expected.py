@@ -80,7 +80,7 @@ def chapter(cat):
 
 
 def hours(frm, to):
-    return Fraction(int((to - frm) / dt.timedelta(milliseconds=1)), 3600 * 1000)
+    return Fraction((to - frm) // dt.timedelta(microseconds=1), 3600 * 10 ** 6)
 
 
 def mother_group(a):
@@ -254,6 +254,20 @@ def hand_made_divorces(divorces):
         doc["issued_at"] = issued.strftime("%Y-%m-%dT%H:%M:%S.000Z")
         doc.pop("marriage", None)
         out.append(doc)
+    # effective yesterday and today (local): synchronised within a day
+    # (courts coded as since the reform; issued_at not in the future)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    today = (now + LOCAL).date()
+    recent = [d for d in valid[5:] if date(d["decision_date"]) >= REFORM]
+    for i, src in enumerate(recent[:4]):
+        doc = copy.deepcopy(src)
+        renumber("divorce-judgment", doc, 320 + i)
+        eff = today - dt.timedelta(days=i % 2)
+        doc["decision_date"] = (eff - dt.timedelta(days=30)).isoformat()
+        doc["effective_date"] = eff.isoformat()
+        issued = min(dt.datetime.combine(eff, dt.time(0, 30)) - LOCAL, now - dt.timedelta(minutes=2))
+        doc["issued_at"] = issued.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        out.append(doc)
     return out
 
 
@@ -322,6 +336,9 @@ PLAN = [
     ("divorce_sync_p90", "2024-01-01", "2026-12-31", "kind", "current", "", ""),
     ("divorce_sync_within", "2024-01-01", "2026-12-31", "year", "current", "", ""),
     ("divorce_sync_within", "2024-01-01", "2026-12-31", "", "current", "2", ""),
+    ("divorce_sync_within", "2024-01-01", "2026-12-31", "month", "current", "", ""),
+    ("divorce_sync_median", "2024-01-01", "2026-12-31", "month", "current", "", ""),
+    ("divorce_court_delay_median", "2024-01-01", "2026-12-31", "kind", "current", "", ""),
     ("divorce_marriage_matched", "2024-01-01", "2026-12-31", "kind", "current", "", ""),
     ("divorce_child_marriage", "2024-01-01", "2026-12-31", "", "current", "", ""),
     ("dead_letters", "TODAY", "TODAY", "topic", "current", "", ""),
@@ -412,7 +429,7 @@ def death_rows(docs):
     return rows
 
 
-def divorce_rows(docs, loaded):
+def divorce_rows(docs, loaded, received):
     rows = []
     for d in docs:
         eff = date(d["effective_date"])
@@ -430,7 +447,8 @@ def divorce_rows(docs, loaded):
         rows.append({
             "event_date": eff, "province": m.group(1) if m else None,
             "unit_date": date(d["decision_date"]), "kind": d["kind"],
-            "delay": hours(midnight, ts(d["issued_at"])),
+            "delay": hours(midnight, received[business_key("divorce-judgment", d)]),
+            "court_delay": hours(midnight, ts(d["issued_at"])),
             "matched": (marriage.get("registry_office"), marriage.get("registration_number")) in loaded,
             "child": child})
     return rows
@@ -482,6 +500,7 @@ def definitions(param):
         "divorce_sync_median": ("divorce", "median", None, lambda r: True),
         "divorce_sync_p90": ("divorce", "p90", None, lambda r: True),
         "divorce_sync_within": ("divorce", "share", lambda r: r["delay"] <= days(1), lambda r: True),
+        "divorce_court_delay_median": ("divorce", "median", "court_delay", lambda r: True),
         "divorce_marriage_matched": ("divorce", "share", lambda r: r["matched"],
                                      lambda r: r["kind"] != "REVIEW_CANCELLATION"),
         "divorce_child_marriage": ("divorce", "count", lambda r: r["child"], None),
@@ -522,7 +541,7 @@ def expected(rows, name, frm, to, by, units, param, unit_filter):
             n, d = sum(1 for r in members if num(r)), sum(1 for r in members if den(r))
             out[key] = (str(n), str(d), pct(n, d, 1))
         else:
-            vals = [r["delay"] for r in members if den(r)]
+            vals = [r[num or "delay"] for r in members if den(r)]
             out[key] = ("", str(len(vals)), percentile(vals, 0.5 if kind == "median" else 0.9))
     return out
 
@@ -542,6 +561,17 @@ def read_actual(path, by):
     return out, names
 
 
+def read_received(folder):
+    """When the hub first stored each judgment (crvs.divorce_judgment.received_at,
+    read raw from the registry by test_indicators.sh: court|number|UTC time)."""
+    out = {}
+    with open("%s/divorce-received.txt" % folder, encoding="utf-8") as f:
+        for line in f:
+            court, number, at = line.rstrip("\n").split("|")
+            out[(court, number)] = dt.datetime.fromisoformat(at).replace(tzinfo=dt.timezone.utc)
+    return out
+
+
 def check(folder, today):
     docs = {t: read_jsonl("%s/%s.jsonl" % (folder, t)) for t in TOPICS}
     finals, dq = {}, {"corrections": {}, "duplicates": {}, "dead_letters": {}}
@@ -556,7 +586,7 @@ def check(folder, today):
             loaded.add((row[0], row[1]))
     rows = {"birth": birth_rows(finals["birth-certificate"]),
             "death": death_rows(finals["death-notice"]),
-            "divorce": divorce_rows(finals["divorce-judgment"], loaded)}
+            "divorce": divorce_rows(finals["divorce-judgment"], loaded, read_received(folder))}
     failures = compared = 0
     with open("%s/plan.txt" % folder, encoding="utf-8") as f:
         plan = [line.rstrip("\n").split("|") for line in f if line.strip()]
@@ -590,12 +620,15 @@ def check(folder, today):
     kien_giang = sum(1 for r in b if r["province"] == "91" and r["unit_date"] < REFORM)
     d = rows["death"]
     print("data: %d births (%d in Hà Giang, %d in Kiên Giang before the reform), %d deaths "
-          "(%d injury-coded, %d uncoded, %d maternal), %d divorces (%d child marriages, %d matched)"
+          "(%d injury-coded, %d uncoded, %d maternal), %d divorces (%d child marriages, %d matched, "
+          "%d received within a day of legal effect)"
           % (len(b), ha_giang, kien_giang, len(d), sum(r["injury"] for r in d),
              sum(not r["coded"] for r in d), sum(r["maternal"] for r in d), len(rows["divorce"]),
-             sum(r["child"] for r in rows["divorce"]), sum(r["matched"] for r in rows["divorce"])))
+             sum(r["child"] for r in rows["divorce"]), sum(r["matched"] for r in rows["divorce"]),
+             sum(0 <= r["delay"] <= 24 for r in rows["divorce"])))
     if ha_giang < 3 or kien_giang < 2 or not any(r["injury"] for r in d) \
-            or not any(r["maternal"] for r in d) or not any(r["child"] for r in rows["divorce"]):
+            or not any(r["maternal"] for r in d) or not any(r["child"] for r in rows["divorce"]) \
+            or not any(0 <= r["delay"] <= 24 for r in rows["divorce"]):
         print("MISMATCH: the hand-made cases are missing from the data")
         failures += 1
     print("%d queries, %d groups compared, %d with differences" % (len(plan), compared, failures))

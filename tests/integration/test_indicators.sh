@@ -43,6 +43,10 @@ for t in birth-certificate death-notice divorce-judgment; do
 done
 for t in birth-certificate death-notice divorce-judgment; do hub_wait_stored 300 "$t"; done
 today=$(TZ=Asia/Ho_Chi_Minh date +%F)
+# when the hub received each judgment: raw registry data the independent
+# count of the synchronisation delay starts from
+itest_psql "SELECT court_code, judgment_number, received_at AT TIME ZONE 'UTC' FROM crvs.divorce_judgment" \
+    >"$ITEST_DIR/divorce-received.txt"
 
 # Every planned query through crvsctl stats --csv, then the comparison.
 n=0
