@@ -1,13 +1,16 @@
 /* crvsctl report: the yearly indicator report as one self-contained HTML
  * file (inline CSS and SVG, no script, nothing fetched), for the country or
- * one province (today's units): the indicator table, births and deaths by
+ * one unit: the indicator table, births and deaths by
  * month, the deaths' pyramid by sex and age group, the causes by ICD-10
  * chapter and a ranking of units. Every figure comes from
  * crvs.indicator_table (ctl_stats_query), the same as `crvsctl stats`, and
  * carries it in data-* attributes (data-ind, data-key, data-value) so that
  * tests and readers can check the page against `stats`. Labels are
  * Vietnamese with the English below (--lang vi, the default) or English
- * only (--lang en). */
+ * only (--lang en). Units are today's provinces (--units current, the
+ * default: legacy records under the province that absorbed theirs) or as
+ * the records carry them (--units as-recorded: a legacy unit L<code> before
+ * 2025-07-01), as in `crvsctl stats`. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +22,8 @@ typedef struct report {
     PGconn *conn;
     FILE *out;
     char from[16], to[16];
-    const char *unit; /* NULL: the whole country */
+    const char *unit;  /* NULL: the whole country; else a unit key as units names it */
+    const char *units; /* "current" or "as-recorded" */
     bool english;
     int failed;
 } report;
@@ -52,7 +56,7 @@ static void label(report *r, const char *vi, const char *en)
 
 static PGresult *figures(report *r, const char *name, const char *by, const char *by2)
 {
-    ctl_stats_req q = {.name = name, .from = r->from, .to = r->to, .units = "current",
+    ctl_stats_req q = {.name = name, .from = r->from, .to = r->to, .units = r->units,
                        .unit = r->unit};
     if (by) q.by[q.n_by++] = by;
     if (by2) q.by[q.n_by++] = by2;
@@ -244,10 +248,11 @@ int ctl_report(ctl *c, int argc, char **argv)
     static const struct option opts[] = {{"year", required_argument, NULL, 'y'},
                                          {"province", required_argument, NULL, 'p'},
                                          {"lang", required_argument, NULL, 'l'},
+                                         {"units", required_argument, NULL, 'u'},
                                          {"out", required_argument, NULL, 'o'},
                                          {NULL, 0, NULL, 0}};
     const char *out_path = NULL, *lang = "vi";
-    report r = {0};
+    report r = {.units = "current"};
     int year = 0, opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -255,12 +260,14 @@ int ctl_report(ctl *c, int argc, char **argv)
         case 'y': year = atoi(optarg); break;
         case 'p': r.unit = optarg; break;
         case 'l': lang = optarg; break;
+        case 'u': r.units = optarg; break;
         case 'o': out_path = optarg; break;
         default: goto usage;
         }
     }
     if (optind != argc || year < 1900 || year > 2999 || !out_path ||
-        (strcmp(lang, "vi") && strcmp(lang, "en")))
+        (strcmp(lang, "vi") && strcmp(lang, "en")) ||
+        (strcmp(r.units, "current") && strcmp(r.units, "as-recorded")))
         goto usage;
     r.english = !strcmp(lang, "en");
     snprintf(r.from, sizeof r.from, "%04d-01-01", year);
@@ -270,13 +277,17 @@ int ctl_report(ctl *c, int argc, char **argv)
     char *tmp = NULL;
     PGresult *name = NULL;
     if (r.unit) {
-        const char *params[1] = {r.unit};
+        /* current units: one of the 34; as recorded also a legacy unit L<code> */
+        const char *params[2] = {r.unit, r.units};
         name = ctl_query(r.conn, "report",
-                         "SELECT name FROM crvs.province WHERE era = 'current' AND code = $1", 1,
-                         params);
+                         "SELECT n FROM crvs.unit_name($1) AS n WHERE n IS NOT NULL "
+                         "AND ($2 = 'as-recorded' OR $1 NOT LIKE 'L%')",
+                         2, params);
         if (!name) goto out;
         if (PQntuples(name) != 1) {
-            fprintf(stderr, "crvsctl report: %s is not one of the 34 current provinces\n", r.unit);
+            fprintf(stderr, "crvsctl report: %s is not %s\n", r.unit,
+                    strcmp(r.units, "current") ? "one of the 34 current provinces or a legacy unit L<code>"
+                                               : "one of the 34 current provinces");
             goto out;
         }
     }
@@ -287,8 +298,8 @@ int ctl_report(ctl *c, int argc, char **argv)
     }
     fprintf(r.out, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
                    "<title>CRVS %d</title><style>%s</style></head><body data-year=\"%d\" "
-                   "data-unit=\"%s\">\n<h1>",
-            lang, year, STYLE, year, r.unit ? r.unit : "");
+                   "data-unit=\"%s\" data-units=\"%s\">\n<h1>",
+            lang, year, STYLE, year, r.unit ? r.unit : "", r.units);
     label(&r, "Báo cáo chỉ tiêu đăng ký hộ tịch", "Civil registration indicators report");
     fprintf(r.out, " %d", year);
     if (name) {
@@ -296,10 +307,18 @@ int ctl_report(ctl *c, int argc, char **argv)
         esc(r.out, PQgetvalue(name, 0, 0));
     }
     fputs("</h1>\n<p>", r.out);
-    label(&r, "Nguồn: giấy chứng sinh, giấy báo tử và bản án ly hôn nhận qua hub; đơn vị hành "
-              "chính hiện hành (34 tỉnh, thành phố). Định nghĩa: docs/indicators.md.",
-          "Source: birth certificates, death notices and divorce judgments received by the hub; "
-          "today's administrative units (34 provinces). Definitions: docs/indicators.md.");
+    if (!strcmp(r.units, "current"))
+        label(&r, "Nguồn: giấy chứng sinh, giấy báo tử và bản án ly hôn nhận qua hub; đơn vị hành "
+                  "chính hiện hành (34 tỉnh, thành phố). Định nghĩa: docs/indicators.md.",
+              "Source: birth certificates, death notices and divorce judgments received by the hub; "
+              "today's administrative units (34 provinces). Definitions: docs/indicators.md.");
+    else
+        label(&r, "Nguồn: giấy chứng sinh, giấy báo tử và bản án ly hôn nhận qua hub; đơn vị hành "
+                  "chính như hồ sơ ghi (trước 01/7/2025: 63 tỉnh, thành phố cũ). Định nghĩa: "
+                  "docs/indicators.md.",
+              "Source: birth certificates, death notices and divorce judgments received by the hub; "
+              "administrative units as recorded (before 1 July 2025: the 63 former provinces). "
+              "Definitions: docs/indicators.md.");
     fputs("</p>\n", r.out);
     summary(&r);
     fputs("<h2>", r.out);
@@ -339,6 +358,7 @@ out:
     PQfinish(r.conn);
     return status;
 usage:
-    fprintf(stderr, "usage: crvsctl report --year YYYY [--province PP] [--lang vi|en] --out FILE.html\n");
+    fprintf(stderr, "usage: crvsctl report --year YYYY [--province UNIT] [--units current|as-recorded] "
+                    "[--lang vi|en] --out FILE.html\n");
     return CTL_USAGE;
 }

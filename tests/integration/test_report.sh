@@ -2,7 +2,8 @@
 # crvsctl report in headless Chromium: for a generated year of records, the
 # figures on the rendered page (data-ind / data-key / data-value of every
 # table cell and chart element) equal `crvsctl stats` for the same year, for
-# the country and for one province (Tuyên Quang, with Hà Giang's records);
+# the country and for one province (Tuyên Quang, with Hà Giang's records),
+# and with --units as-recorded for the country and for Hà Giang (L02);
 # the file needs nothing from the network; English with --lang en. A
 # screenshot is kept as a test artifact: meson-logs/report.png in the build
 # folder.
@@ -30,10 +31,10 @@ figures() {
     grep -o '<[a-z]* [^>]*data-ind="[^"]*"[^>]*>' "$1" | sed -E \
         -e 's/.*data-ind="([^"]*)"( data-by="([^"]*)")?( data-key="([^"]*)")? data-value="([^"]*)".*/\1|\3|\5|\6/' | sort
 }
-# expected FROM TO PROVINCE: the same lines from crvsctl stats --csv.
+# expected FROM TO PROVINCE UNITS: the same lines from crvsctl stats --csv.
 expected() {
-    local from=$1 to=$2 prov=$3 args=() name by
-    [ -n "$prov" ] && args=(--unit "$prov")
+    local from=$1 to=$2 prov=$3 args=(--units "$4") name by
+    [ -n "$prov" ] && args+=(--unit "$prov")
     while IFS='|' read -r name _; do
         hub_ctl stats "$name" --from "$from" --to "$to" "${args[@]}" --csv | tr -d '\r' | tail -n +2 \
             | awk -F, -v n="$name" '{ print n "|||" $NF }'
@@ -51,27 +52,35 @@ expected() {
         | awk -F, -v b="$by" '{ print "births|" b "|" $1 "|" $NF }'
 }
 
-for prov in "" 08; do
-    what=${prov:-country}
-    args=(); [ -n "$prov" ] && args=(--province "$prov")
+for spec in "|current" "08|current" "|as-recorded" "L02|as-recorded"; do
+    prov=${spec%|*} units=${spec#*|}
+    what=${prov:-country}-$units
+    args=(--units "$units"); [ -n "$prov" ] && args+=(--province "$prov")
+    [ "$units" = current ] && args=("${args[@]:2}") # the default
     hub_ctl report --year 2025 "${args[@]}" --out "$ITEST_DIR/report-$what.html" >/dev/null
     if grep -Eq '(src|href)="?(https?:)?//' "$ITEST_DIR/report-$what.html"; then itest_fail "$what: the report refers to the network"; fi
     chrome --dump-dom "file://$ITEST_DIR/report-$what.html" >"$ITEST_DIR/dom-$what.html" || itest_fail "chromium failed"
     figures "$ITEST_DIR/dom-$what.html" >"$ITEST_DIR/page-$what.txt"
-    expected 2025-01-01 2025-12-31 "$prov" | sort >"$ITEST_DIR/stats-$what.txt"
+    expected 2025-01-01 2025-12-31 "$prov" "$units" | sort >"$ITEST_DIR/stats-$what.txt"
     [ -s "$ITEST_DIR/page-$what.txt" ] || itest_fail "$what: no figures on the page"
     diff "$ITEST_DIR/stats-$what.txt" "$ITEST_DIR/page-$what.txt" >&2 || itest_fail "$what: page figures differ from crvsctl stats"
     itest_log "ok: $what: $(wc -l <"$ITEST_DIR/page-$what.txt") figures on the page equal crvsctl stats"
 done
-grep -q 'Tuyên Quang' "$ITEST_DIR/dom-08.html" || itest_fail "province report: no province name"
-grep -q 'Civil registration indicators report' "$ITEST_DIR/dom-country.html" || itest_fail "no English second line"
+grep -q 'Tuyên Quang' "$ITEST_DIR/dom-08-current.html" || itest_fail "province report: no province name"
+grep -q 'Civil registration indicators report' "$ITEST_DIR/dom-country-current.html" || itest_fail "no English second line"
+grep -q '— Hà Giang' "$ITEST_DIR/dom-L02-as-recorded.html" || itest_fail "as-recorded report for L02: not named Hà Giang"
+grep -q 'data-key="L02"' "$ITEST_DIR/dom-country-as-recorded.html" || itest_fail "as-recorded country report: no Hà Giang (L02) in the ranking"
+if grep -q 'data-key="L[0-9]' "$ITEST_DIR/dom-country-current.html"; then itest_fail "current units report shows a legacy unit"; fi
+[ "$(grep -c '^births||' "$ITEST_DIR/page-L02-as-recorded.txt")" -gt 0 ] || itest_fail "as-recorded report for L02: no births figure"
 hub_ctl report --year 2025 --lang en --out "$ITEST_DIR/report-en.html" >/dev/null
 if grep -q 'Giấy chứng sinh theo tháng' "$ITEST_DIR/report-en.html"; then itest_fail "--lang en still shows Vietnamese labels"; fi
 rc=0; hub_ctl report --year 2025 --province 02 --out "$ITEST_DIR/x.html" 2>/dev/null || rc=$?
 itest_assert_eq "$rc" 1 "report for a legacy province (02): refused"
+rc=0; hub_ctl report --year 2025 --province L02 --out "$ITEST_DIR/x.html" 2>/dev/null || rc=$?
+itest_assert_eq "$rc" 1 "report for legacy unit L02 in current units: refused"
 
 chrome --window-size=1200,2600 --hide-scrollbars --screenshot="$ITEST_DIR/report.png" \
-    "file://$ITEST_DIR/report-country.html" >/dev/null || itest_fail "chromium screenshot failed"
+    "file://$ITEST_DIR/report-country-current.html" >/dev/null || itest_fail "chromium screenshot failed"
 [ -s "$ITEST_DIR/report.png" ] || itest_fail "no screenshot"
 mkdir -p "$MESON_BUILD_ROOT/meson-logs"
 cp "$ITEST_DIR/report.png" "$MESON_BUILD_ROOT/meson-logs/report.png"
