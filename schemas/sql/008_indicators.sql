@@ -107,9 +107,35 @@ FROM crvs.audit_log
 WHERE entity IN ('birth_certificate', 'death_notice', 'divorce_judgment')
   AND action IN ('create', 'correct', 'duplicate');
 
+-- The source system of a record a reconciliation item names
+-- ('<entity>:<business key>', the key split at its first '/', as the
+-- services build it): the system that sent the registry record as it
+-- stands; 'marriage-register' for the operators' marriage extract;
+-- 'unknown' for a record not in the registry.
+CREATE FUNCTION crvs.source_system_of(p_source text) RETURNS text LANGUAGE sql STABLE AS $$
+    WITH k AS (SELECT split_part(p_source, ':', 1) AS entity,
+                      split_part(substr(p_source, position(':' IN p_source) + 1), '/', 1) AS issuer,
+                      substr(p_source, position('/' IN p_source) + 1) AS number)
+    SELECT coalesce(CASE k.entity
+        WHEN 'birth_certificate' THEN (SELECT b.source_system FROM crvs.birth_certificate b
+                                       WHERE b.facility_code = k.issuer AND b.certificate_number = k.number)
+        WHEN 'death_notice' THEN (SELECT d.source_system FROM crvs.death_notice d
+                                  WHERE d.facility_code = k.issuer AND d.notice_number = k.number)
+        WHEN 'divorce_judgment' THEN (SELECT j.source_system FROM crvs.divorce_judgment j
+                                      WHERE j.court_code = k.issuer AND j.judgment_number = k.number)
+        WHEN 'marriage' THEN 'marriage-register' END, 'unknown')
+    FROM k
+$$;
+
+-- An item's source_system is the systems of the records it names
+-- (source_a, source_b), distinct, sorted and joined by '+': an item
+-- between two systems is one group of its own, so groups add up.
 CREATE VIEW crvs.ind_reconciliation AS
 SELECT (detected_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS event_date,
-       NULL::text AS province_code, NULL::date AS unit_date, reason, status
+       NULL::text AS province_code, NULL::date AS unit_date, reason, status,
+       coalesce((SELECT string_agg(DISTINCT crvs.source_system_of(s), '+')
+                 FROM unnest(ARRAY[source_a, source_b]) AS s WHERE s IS NOT NULL), 'none')
+           AS source_system
 FROM crvs.reconciliation;
 
 -- The dimensions an indicator can be grouped by: the group key, its label
@@ -239,9 +265,10 @@ INSERT INTO crvs.indicator (position, name, topic, source, kind, num_expr, den_e
     (42, 'duplicates', 'quality', 'ind_audit', 'count', 'action = ''duplicate''', 'true', NULL, NULL,
      '{topic,source_system,month}', 'records', 'Bản trùng lặp', 'Duplicates'),
     (43, 'reconciliation_open', 'quality', 'ind_reconciliation', 'count', 'status = ''open''', 'true',
-     NULL, NULL, '{reason,month}', 'records', 'Mục đối chiếu đang mở', 'Reconciliation items open'),
+     NULL, NULL, '{reason,source_system,month}', 'records', 'Mục đối chiếu đang mở',
+     'Reconciliation items open'),
     (44, 'reconciliation_resolved', 'quality', 'ind_reconciliation', 'count', 'status = ''resolved''',
-     'true', NULL, NULL, '{reason,month}', 'records', 'Mục đối chiếu đã giải quyết',
+     'true', NULL, NULL, '{reason,source_system,month}', 'records', 'Mục đối chiếu đã giải quyết',
      'Reconciliation items resolved');
 
 -- One indicator for events dated p_from..p_to (inclusive), grouped by the

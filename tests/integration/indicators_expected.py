@@ -344,6 +344,10 @@ PLAN = [
     ("dead_letters", "TODAY", "TODAY", "topic", "current", "", ""),
     ("corrections", "TODAY", "TODAY", "topic", "current", "", ""),
     ("duplicates", "TODAY", "TODAY", "topic", "current", "", ""),
+    ("reconciliation_open", "TODAY", "TODAY", "reason", "current", "", ""),
+    ("reconciliation_open", "TODAY", "TODAY", "reason,source_system", "current", "", ""),
+    ("reconciliation_resolved", "TODAY", "TODAY", "reason,source_system", "current", "", ""),
+    ("reconciliation_resolved", "TODAY", "TODAY", "", "current", "", ""),
 ]
 
 
@@ -504,6 +508,8 @@ def definitions(param):
         "divorce_marriage_matched": ("divorce", "share", lambda r: r["matched"],
                                      lambda r: r["kind"] != "REVIEW_CANCELLATION"),
         "divorce_child_marriage": ("divorce", "count", lambda r: r["child"], None),
+        "reconciliation_open": ("reconciliation", "count", lambda r: r["status"] == "open", None),
+        "reconciliation_resolved": ("reconciliation", "count", lambda r: r["status"] == "resolved", None),
     }
 
 
@@ -561,6 +567,45 @@ def read_actual(path, by):
     return out, names
 
 
+def reconciliation_rows(folder, today, finals, loaded):
+    """Reconciliation items, all detected today. marriage_not_found is counted
+    independently: a final divorce or annulment (not a cancellation) naming a
+    marriage number that the loaded register does not hold (under the named
+    office, or any office when none is named); the items test_indicators.sh
+    resolved are in DIR/resolved.txt (source_a per line). Items of every other
+    reason come from a direct dump of crvs.reconciliation
+    (DIR/reconciliation-other.txt: reason|status|source_a|source_b), their
+    source systems looked up here in the generated records."""
+    system = {}
+    for topic, entity in (("birth-certificate", "birth_certificate"), ("death-notice", "death_notice"),
+                          ("divorce-judgment", "divorce_judgment")):
+        for doc in finals[topic]:
+            system["%s:%s/%s" % ((entity,) + business_key(topic, doc))] = doc["source_system"]
+    with open("%s/resolved.txt" % folder, encoding="utf-8") as f:
+        resolved = {line.strip() for line in f if line.strip()}
+    rows = []
+    numbers = {n for _, n in loaded}
+    for doc in finals["divorce-judgment"]:
+        m = doc.get("marriage") or {}
+        num, office = m.get("registration_number"), m.get("registry_office")
+        if doc["kind"] == "REVIEW_CANCELLATION" or not num:
+            continue
+        if (office, num) in loaded or (office is None and num in numbers):
+            continue
+        src = "divorce_judgment:%s/%s" % business_key("divorce-judgment", doc)
+        rows.append({"event_date": today, "reason": "marriage_not_found",
+                     "status": "resolved" if src in resolved else "open",
+                     "source_system": system[src]})
+    with open("%s/reconciliation-other.txt" % folder, encoding="utf-8") as f:
+        for line in f:
+            reason, status, a, b = line.rstrip("\n").split("|")
+            systems = sorted({"marriage-register" if x.startswith("marriage:") else system.get(x, "unknown")
+                              for x in (a, b) if x})
+            rows.append({"event_date": today, "reason": reason, "status": status,
+                         "source_system": "+".join(systems) or "none"})
+    return rows
+
+
 def read_received(folder):
     """When the hub first stored each judgment (crvs.divorce_judgment.received_at,
     read raw from the registry by test_indicators.sh: court|number|UTC time)."""
@@ -586,7 +631,8 @@ def check(folder, today):
             loaded.add((row[0], row[1]))
     rows = {"birth": birth_rows(finals["birth-certificate"]),
             "death": death_rows(finals["death-notice"]),
-            "divorce": divorce_rows(finals["divorce-judgment"], loaded, read_received(folder))}
+            "divorce": divorce_rows(finals["divorce-judgment"], loaded, read_received(folder)),
+            "reconciliation": reconciliation_rows(folder, date(today), finals, loaded)}
     failures = compared = 0
     with open("%s/plan.txt" % folder, encoding="utf-8") as f:
         plan = [line.rstrip("\n").split("|") for line in f if line.strip()]
@@ -626,6 +672,15 @@ def check(folder, today):
              sum(not r["coded"] for r in d), sum(r["maternal"] for r in d), len(rows["divorce"]),
              sum(r["child"] for r in rows["divorce"]), sum(r["matched"] for r in rows["divorce"]),
              sum(0 <= r["delay"] <= 24 for r in rows["divorce"])))
+    rec = rows["reconciliation"]
+    own = [r for r in rec if r["reason"] == "marriage_not_found"]
+    print("reconciliation: %d marriage_not_found counted from the data (%d resolved), %d items of "
+          "other reasons from the dump, %d source system groups"
+          % (len(own), sum(r["status"] == "resolved" for r in own), len(rec) - len(own),
+             len({r["source_system"] for r in rec})))
+    if len(own) < 10 or sum(r["status"] == "resolved" for r in own) != 2:
+        print("MISMATCH: too few marriage_not_found items, or not two resolved")
+        failures += 1
     if ha_giang < 3 or kien_giang < 2 or not any(r["injury"] for r in d) \
             or not any(r["maternal"] for r in d) or not any(r["child"] for r in rows["divorce"]) \
             or not any(0 <= r["delay"] <= 24 for r in rows["divorce"]):
