@@ -341,6 +341,8 @@ PLAN = [
     ("divorce_court_delay_median", "2024-01-01", "2026-12-31", "kind", "current", "", ""),
     ("divorce_marriage_matched", "2024-01-01", "2026-12-31", "kind", "current", "", ""),
     ("divorce_child_marriage", "2024-01-01", "2026-12-31", "", "current", "", ""),
+    ("births", "2024-01-01", "2026-12-31", "commune", "current", "", ""),
+    ("births", "2025-07-01", "2026-12-31", "commune", "current", "", "08"),
     ("dead_letters", "TODAY", "TODAY", "topic", "current", "", ""),
     ("corrections", "TODAY", "TODAY", "topic", "current", "", ""),
     ("duplicates", "TODAY", "TODAY", "topic", "current", "", ""),
@@ -403,7 +405,7 @@ def birth_rows(docs):
         mb = d["mother"].get("birth_date")
         rows.append({
             "event_date": day, "province": c["place"]["province_code"], "unit_date": day,
-            "sex": c["sex"], "mother_age": mother_group(age(date(mb), day) if mb else None),
+            "commune": c["place"].get("commune_code"), "sex": c["sex"], "mother_age": mother_group(age(date(mb), day) if mb else None),
             "plurality": str(c["plurality"]), "weight": c.get("weight_grams"),
             "place": "facility" if c["place"]["kind"] == "HEALTH_FACILITY" else "outside",
             "delay": hours(ts(c["birth_time"]), ts(d["issued_at"]))})
