@@ -48,6 +48,7 @@ typedef struct item {
     char key[256];
     hub_reject why;
     int64_t event_ms;        /* issued_at of the document, ms since the epoch; -1 unknown */
+    char source_system[64];  /* the document's source_system; "" when it did not decode */
 } item;
 
 typedef struct counters {
@@ -338,18 +339,19 @@ static tx_result insert_dead_letter(svc *s, const item *it, char *err, size_t er
     snprintf(offset, sizeof offset, "%lld", (long long)it->msg->offset);
     snprintf(schema_id, sizeof schema_id, "%d", (int)it->schema_id);
     if (kts >= 0) hub_timestamp_format(kts, ts, sizeof ts);
-    const char *params[10] = {
+    const char *params[11] = {
         s->spec->name, s->topic, partition, offset, kts >= 0 ? ts : NULL,
         it->msg->key ? (const char *)it->msg->key : "", (const char *)it->msg->payload,
-        it->schema_id >= 0 ? schema_id : NULL, it->why.reason, it->why.message};
-    int lengths[10] = {0, 0, 0, 0, 0, (int)it->msg->key_len, (int)it->msg->len, 0, 0, 0};
-    int formats[10] = {0, 0, 0, 0, 0, 1, 1, 0, 0, 0};
+        it->schema_id >= 0 ? schema_id : NULL, it->why.reason, it->why.message,
+        it->source_system[0] ? it->source_system : NULL};
+    int lengths[11] = {0, 0, 0, 0, 0, (int)it->msg->key_len, (int)it->msg->len, 0, 0, 0, 0};
+    int formats[11] = {0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0};
     if (!it->msg->payload) params[6] = "";
     PGresult *res = PQexecParams(
         s->pg,
         "SELECT crvs.add_dead_letter($1, $2, $3::integer, $4::bigint, $5::timestamptz, "
-        "$6::bytea, $7::bytea, $8::integer, $9, $10)",
-        10, NULL, params, lengths, formats, 0);
+        "$6::bytea, $7::bytea, $8::integer, $9, $10, $11)",
+        11, NULL, params, lengths, formats, 0);
     hub_pg_class c = hub_pg_classify(s->pg, res);
     if (c != HUB_PG_OK) hub_pg_error(s->pg, res, err, err_size);
     PQclear(res);
@@ -684,6 +686,10 @@ static int take_message(svc *s, rd_kafka_message_t *m)
         return 1;
     }
     if (st != HUB_DECODE_OK) return 0;
+    /* Kept for the dead letters: which system sent a record that fails. */
+    json_t *source = json_object_get(doc, "source_system");
+    if (json_is_string(source))
+        snprintf(it->source_system, sizeof it->source_system, "%s", json_string_value(source));
     /* Every topic's documents carry issued_at: the event time of the
      * end-to-end delay metric. */
     json_t *issued = json_object_get(doc, "issued_at");

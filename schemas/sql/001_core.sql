@@ -100,6 +100,7 @@ CREATE TABLE crvs.dead_letter (
     schema_id integer,
     reason text NOT NULL,
     message text NOT NULL,
+    source_system text,      -- the document's, when it decoded; NULL otherwise
     status text NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'replayed', 'discarded')),
     status_at timestamptz,
     status_comment text,
@@ -110,19 +111,21 @@ CREATE INDEX dead_letter_reason ON crvs.dead_letter (reason, first_seen);
 CREATE FUNCTION crvs.add_dead_letter(p_service text, p_topic text, p_partition integer,
                                      p_offset bigint, p_kafka_ts timestamptz, p_key bytea,
                                      p_raw bytea, p_schema_id integer, p_reason text,
-                                     p_message text)
+                                     p_message text, p_source_system text DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO crvs.dead_letter (service, source_topic, source_partition, source_offset,
-                                  kafka_timestamp, msg_key, raw, schema_id, reason, message)
+                                  kafka_timestamp, msg_key, raw, schema_id, reason, message,
+                                  source_system)
     VALUES (p_service, p_topic, p_partition, p_offset, p_kafka_ts, p_key, p_raw, p_schema_id,
-            p_reason, p_message)
+            p_reason, p_message, p_source_system)
     ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING;
     IF FOUND THEN
         INSERT INTO crvs.audit_log (service, action, entity, entity_key, source_topic,
-                                    source_partition, source_offset, schema_id, detail)
+                                    source_partition, source_offset, schema_id, source_system,
+                                    detail)
         VALUES (p_service, 'dead_letter', 'dead_letter', encode(p_key, 'escape'), p_topic,
-                p_partition, p_offset, p_schema_id,
+                p_partition, p_offset, p_schema_id, p_source_system,
                 jsonb_build_object('reason', p_reason, 'message', p_message));
     END IF;
 END

@@ -91,7 +91,7 @@ FROM crvs.divorce_judgment d;
 CREATE VIEW crvs.ind_dead_letter AS
 SELECT (first_seen AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS event_date,
        NULL::text AS province_code, NULL::date AS unit_date,
-       source_topic AS topic, reason, status
+       source_topic AS topic, reason, status, coalesce(source_system, 'unknown') AS source_system
 FROM crvs.dead_letter;
 
 -- What the services audited about registry records (create, correct,
@@ -259,7 +259,7 @@ INSERT INTO crvs.indicator (position, name, topic, source, kind, num_expr, den_e
     (35, 'divorce_child_marriage', 'divorce', 'ind_divorce', 'count', 'child_marriage', 'true', NULL, NULL,
      '{unit,year,month,kind}', 'records', 'Hồ sơ có dấu hiệu tảo hôn', 'Child-marriage flags'),
     (40, 'dead_letters', 'quality', 'ind_dead_letter', 'count', 'true', 'true', NULL, NULL,
-     '{topic,reason,status,month}', 'records', 'Thư chết theo lý do', 'Dead letters'),
+     '{topic,reason,status,source_system,month}', 'records', 'Thư chết theo lý do', 'Dead letters'),
     (41, 'corrections', 'quality', 'ind_audit', 'count', 'action = ''correct''', 'true', NULL, NULL,
      '{topic,source_system,month}', 'records', 'Bản sửa đổi', 'Corrections'),
     (42, 'duplicates', 'quality', 'ind_audit', 'count', 'action = ''duplicate''', 'true', NULL, NULL,

@@ -42,6 +42,11 @@ itest_assert_eq "$(itest_psql "SELECT count(*) FROM crvs.birth_certificate")" 6 
 reasons=$(itest_psql "SELECT string_agg(reason, ',' ORDER BY reason) FROM crvs.dead_letter")
 itest_assert_eq "$reasons" "avro.decode,encoding.utf8,frame.bad_magic,frame.too_short,schema.unknown_id,validation.future_date,validation.personal_id" "dead-letter reasons"
 itest_assert_eq "$(itest_psql "SELECT count(*) FROM crvs.dead_letter WHERE message = '' OR raw IS NULL")" 0 "dead letters without message or bytes"
+# The sending system is known for a record that decoded, not for bytes that did not.
+itest_assert_eq "$(itest_psql "SELECT string_agg(reason || '=' || coalesce(source_system, '-'), ' ' ORDER BY reason)
+                               FROM crvs.dead_letter")" \
+    "avro.decode=- encoding.utf8=- frame.bad_magic=- frame.too_short=- schema.unknown_id=- validation.future_date=$(jq -r .source_system "$ITEST_DIR/future.jsonl") validation.personal_id=$(jq -r .source_system "$ITEST_DIR/badid.jsonl")" \
+    "source system of each dead letter"
 itest_assert_same "$(itest_psql "SELECT encode(raw, 'hex') FROM crvs.dead_letter WHERE reason = 'frame.bad_magic'")" "01${valid_hex:2}" "raw bytes kept as sent"
 itest_assert_eq "$(itest_psql "SELECT schema_id FROM crvs.dead_letter WHERE reason = 'schema.unknown_id'")" 999 "schema id of the unknown-schema message"
 itest_assert_eq "$(itest_psql "SELECT count(*) FROM crvs.audit_log WHERE action = 'dead_letter'")" 7 "dead letters audited"
