@@ -1,15 +1,53 @@
 /* crvsctl marriage load: loads an extract of the marriage register (CSV with
  * a header: registry_office, registration_number, registration_date,
  * spouse_a_personal_id, spouse_b_personal_id) in one transaction. PostgreSQL
- * parses the CSV (COPY) and crvs.register_marriage states each marriage's
- * facts, so judgments received earlier find their marriage. Idempotent by
- * (registry_office, registration_number). */
+ * parses the CSV (COPY) into a session table and crvs.register_marriage
+ * states each marriage's facts, so judgments received earlier find their
+ * marriage. Idempotent by (registry_office, registration_number).
+ *
+ * The services lock the persons they link while the load runs, so the
+ * register transaction can lose a deadlock (or a serialization failure) to
+ * a service's batch; it is then rolled back and run again from the table,
+ * as the services do with their batches. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl.h"
 #include "hub_pg.h"
+
+#define MAX_ATTEMPTS 5
+
+/* One transaction registering every marriage in marriage_load. */
+static hub_pg_class register_loaded(PGconn *conn, const char *source)
+{
+    if (ctl_exec(conn, "marriage", "BEGIN")) return HUB_PG_FATAL;
+    const char *params[1] = {source};
+    PGresult *res = PQexecParams(
+        conn,
+        "SELECT count(crvs.register_marriage(registry_office, registration_number, "
+        "registration_date, spouse_a_personal_id, spouse_b_personal_id, $1)) "
+        "FROM (SELECT * FROM marriage_load ORDER BY registry_office, registration_number) m",
+        1, NULL, params, NULL, NULL, 0);
+    hub_pg_class rc = hub_pg_classify(conn, res);
+    if (rc == HUB_PG_OK) {
+        char count[32];
+        snprintf(count, sizeof count, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        res = PQexec(conn, "COMMIT");
+        rc = hub_pg_classify(conn, res);
+        if (rc == HUB_PG_OK) printf("%s marriages loaded\n", count);
+        else fprintf(stderr, "crvsctl marriage: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return rc;
+    }
+    fprintf(stderr, "crvsctl marriage: %s", PQresultErrorMessage(res));
+    PQclear(res);
+    PGresult *rb = PQexec(conn, "ROLLBACK");
+    PQclear(rb);
+    return rc;
+}
 
 static int marriage_load(ctl *c, int argc, char **argv)
 {
@@ -32,24 +70,22 @@ static int marriage_load(ctl *c, int argc, char **argv)
     int status = CTL_FAILED;
     PGconn *conn = ctl_pg(c);
     if (!conn) goto out;
-    if (ctl_exec(conn, "marriage", "BEGIN") ||
-        ctl_exec(conn, "marriage", "CREATE TEMPORARY TABLE marriage_load (registry_office text NOT NULL, "
+    if (ctl_exec(conn, "marriage", "CREATE TEMPORARY TABLE marriage_load (registry_office text NOT NULL, "
                       "registration_number text NOT NULL, registration_date date NOT NULL, "
-                      "spouse_a_personal_id text NOT NULL, spouse_b_personal_id text NOT NULL) "
-                      "ON COMMIT DROP") ||
+                      "spouse_a_personal_id text NOT NULL, spouse_b_personal_id text NOT NULL)") ||
         ctl_copy_in(conn, "marriage", "COPY marriage_load FROM STDIN (FORMAT csv, HEADER true)", in))
         goto out;
-    const char *params[1] = {source};
-    PGresult *res = ctl_query(
-        conn, "marriage",
-        "SELECT count(crvs.register_marriage(registry_office, registration_number, "
-        "registration_date, spouse_a_personal_id, spouse_b_personal_id, $1)) "
-        "FROM (SELECT * FROM marriage_load ORDER BY registry_office, registration_number) m",
-        1, params);
-    if (!res) goto out;
-    printf("%s marriages loaded\n", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    if (ctl_exec(conn, "marriage", "COMMIT") == 0) status = CTL_OK;
+    for (int attempt = 1; status != CTL_OK; attempt++) {
+        hub_pg_class rc = register_loaded(conn, source);
+        if (rc == HUB_PG_OK) status = CTL_OK;
+        else if (rc != HUB_PG_TRANSIENT || attempt == MAX_ATTEMPTS || PQstatus(conn) != CONNECTION_OK)
+            goto out;
+        else {
+            fprintf(stderr, "crvsctl marriage: attempt %d of %d rolled back; trying again\n", attempt,
+                    MAX_ATTEMPTS);
+            nanosleep(&(struct timespec){.tv_nsec = 100000000L * attempt}, NULL);
+        }
+    }
 out:
     if (conn) PQfinish(conn);
     if (in != stdin) fclose(in);

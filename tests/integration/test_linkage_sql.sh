@@ -125,4 +125,30 @@ itest_assert_eq "$(itest_psql "SELECT detail->>'comment' FROM crvs.audit_log WHE
     "hospital confirmed 1990-05-01" "resolution in the audit trail"
 hub_ctl reconcile list --status resolved | grep -q "birth_date_mismatch" || itest_fail "resolved item not listed"
 if hub_ctl reconcile resolve 999999 --comment x >/dev/null 2>&1; then itest_fail "resolving a missing item succeeded"; fi
+
+# A marriage load that loses a deadlock to a service's transaction is rolled
+# back and run again. Here a session stands in for the service: it locks the
+# spouse whose ID sorts second, then (while the load, which locks in ID
+# order, holds the first and waits for the second) the first; only the load checks for the deadlock (the session's
+# deadlock_timeout is long), so the load is the one PostgreSQL aborts.
+P1=001090000901 P2=001190000902
+lock() { echo "SELECT pg_advisory_xact_lock(hashtextextended('person:$1', 0));"; }
+psql -XAtq -d linkage_1 -v ON_ERROR_STOP=1 >"$ITEST_DIR/locker.log" 2>&1 <<EOS &
+SET deadlock_timeout = '20s';
+BEGIN;
+$(lock $P2)
+SELECT pg_sleep(0.6);
+$(lock $P1)
+SELECT pg_sleep(0.5);
+COMMIT;
+EOS
+locker=$!
+sleep 0.2
+out=$(printf 'registry_office,registration_number,registration_date,spouse_a_personal_id,spouse_b_personal_id\nUBND xã Thử,1/2020,2020-02-02,%s,%s\n' \
+      "$P1" "$P2" | hub_ctl marriage load - 2>&1) || { echo "$out" | sed -E 's/[0-9]{12}/<id>/g' >&2; itest_fail "marriage load failed"; }
+wait "$locker" || { cat "$ITEST_DIR/locker.log" >&2; itest_fail "the locking session failed"; }
+echo "$out" | grep -q "deadlock detected" || itest_fail "the load did not meet the deadlock (timing); output: $(echo "$out" | head -c 300)"
+itest_assert_eq "$(echo "$out" | grep -c 'trying again')" 1 "the load retried once"
+itest_assert_eq "$(itest_psql "SELECT status FROM crvs.marriage WHERE registration_number = '1/2020'" linkage_1)" \
+    "REGISTERED" "the marriage registered after the retry"
 itest_log "ok"
