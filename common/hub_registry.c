@@ -390,6 +390,9 @@ static void reply_clear(reply *r)
     memset(r, 0, sizeof *r);
 }
 
+/* Least time left for trying the next URL within one call. */
+#define NEXT_NODE_MIN_MS 50
+
 /* Sends one request, moving along the URL list on transport errors until one
  * answers or timeout.ms is spent. On OK, *r holds the HTTP status and the
  * parsed body (whatever the status); otherwise errstr says why. */
@@ -404,7 +407,10 @@ static hub_registry_status perform(hub_registry *reg, const char *path, const ch
     for (size_t attempt = 0; attempt < reg->n_urls; attempt++) {
         size_t idx = (reg->current + attempt) % reg->n_urls;
         int64_t remaining = deadline - now_ms();
-        if (remaining <= 0) break;
+        /* The next node only gets a real chance: a few milliseconds left
+         * after a node that timed out (curl's timer and ours differ by
+         * about that) would make the outcome a race. */
+        if (remaining <= 0 || (attempt > 0 && remaining < NEXT_NODE_MIN_MS)) break;
         if ((size_t)snprintf(url, sizeof url, "%s%s", reg->urls[idx], path) >= sizeof url) {
             snprintf(errstr, errstr_size, "request URL too long");
             return HUB_REGISTRY_UNAVAILABLE;
