@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Prints the table of a benchmark result file (bench/run.sh writes them):
+#
+#   bench/report.sh bench/results/FILE.json
+#
+# Per topic: the hub run (one instance), the COPY limit of the same rows and
+# the ratio, two instances, and the produce-to-committed latency per rate.
+set -euo pipefail
+[ $# -eq 1 ] && [ -f "$1" ] || { echo "usage: bench/report.sh RESULTS.json" >&2; exit 2; }
+jq -r '
+  def f(d): if . == null then "-" else (. * pow(10; d) | round / pow(10; d) | tostring) end;
+  "machine: \(.machine.cpu), \(.machine.cores) cores, PostgreSQL \(.machine.postgresql); commit \(.commit); \(.when)",
+  (.results as $r | ($r | map(.topic) | unique)[] as $t |
+    ($r | map(select(.topic == $t))) as $x |
+    ($x | map(select(.kind == "hub" and .label == "hub"))[0]) as $h |
+    ($x | map(select(.kind == "limit"))[0]) as $l |
+    ($x | map(select(.kind == "hub" and .label == "two_instances"))[0]) as $two |
+    "",
+    "\($t)",
+    "  hub, 1 instance     \($h.records) records in \($h.seconds | f(1)) s: \($h.records_per_s | f(0)) records/s, service CPU \($h.service_cpu_s_per_1k | f(3)) s/1000, PostgreSQL CPU \($h.postgres_cpu_s_per_1k | f(3)) s/1000, RSS peak \($h.rss_peak_mib | f(1)) MiB (end \($h.rss_end_mib | f(1)))",
+    "  limit (COPY)        registry \($l.rows.registry) + audit \($l.rows.audit) + dead letters \($l.rows.dead_letter) rows: \($l.records_per_s | f(0)) records/s; with person facts and linked records \($l.with_linkage_facts.records_per_s | f(0)) records/s",
+    "  hub / limit         \(if $h and $l then ($h.records_per_s / $l.records_per_s * 100 | f(1)) + " %" else "-" end)",
+    "  hub, 2 instances    \($two.records) records: \($two.records_per_s | f(0)) records/s (\(if $two and $h then ($two.records_per_s / $h.records_per_s | f(2)) else "-" end) x one instance), RSS peak \($two.rss_peak_mib | f(1)) MiB",
+    "  latency (ms)        rate/s  achieved      p50      p95      p99      max",
+    ($x | map(select(.kind == "latency")) | sort_by(.rate)[] |
+      "                      \(.rate | tostring | (" " * (6 - length)) + .)  \(.produced_per_s | f(0) | (" " * (8 - length)) + .) \([.ms.p50, .ms.p95, .ms.p99, .ms.max] | map(f(1) | (" " * (8 - length)) + .) | join(" "))")
+  )' "$1"
