@@ -11,7 +11,7 @@
 #   --topics "T ..."    topics to measure (default: all three)
 #   --latency-seconds S length of each fixed-rate latency run (default 15)
 #   --rates "R ..."     fixed rates in records/s (default "500 1000 5000")
-#   --two-count N       records of the two-instance run per topic (default: the hub run's / 4)
+#   --two-count N       records of the two-instance run per topic (default: the hub run's / 4, at most 100000)
 #   --out FILE          results (default bench/results/bench-<UTC time>.json)
 #   --build DIR         release build folder (default build-bench)
 #
@@ -195,8 +195,13 @@ hub_run() {
     itest_assert_eq "$audit" "$n" "$label: audit rows = records produced"
     itest_assert_eq "$dl" "$n_inval" "$label: dead letters = invalid records produced"
     itest_assert_eq "$reg" $((n - n_dup - n_corr - n_inval)) "$label: new registry rows = records with a new key"
-    local secs
+    # Time inside the batch transactions (the services' batch_committed
+    # lines: from BEGIN to COMMIT, attempts included), against the run's.
+    local secs batches tx_s
     secs=$(fsub "$t1" "$t0")
+    read -r batches tx_s < <(for i in $(seq 1 "$inst"); do cat "$ITEST_DIR/$topic.$i.log"; done |
+        awk '/event=batch_committed/ { n++; for (f = 1; f <= NF; f++) if ($f ~ /^ms=/) t += substr($f, 4) }
+             END { printf "%d %.3f\n", n, t / 1000 }')
     jq -nc --arg kind hub --arg topic "$topic" --arg lbl "$label" --argjson n "$n" \
         --argjson instances "$inst" --argjson seconds "$secs" \
         --argjson rps "$(fdiv "$n" "$secs")" \
@@ -204,9 +209,11 @@ hub_run() {
         --argjson pg_cpu_per_1k "$(fdiv "$(fsub "$pg_cpu1" "$pg_cpu0")" "$(fdiv "$n" 1000)")" \
         --argjson rss_peak_mib "$(fdiv "$rss_peak" 1024)" --argjson rss_end_mib "$(fdiv "$rss_now" 1024)" \
         --argjson duplicates "$n_dup" --argjson corrections "$n_corr" --argjson invalid "$n_inval" \
+        --argjson batches "$batches" --argjson tx_share "$(fdiv "$tx_s" "$(awk -v s="$secs" -v i="$inst" 'BEGIN { print s * i }')")" \
         '{kind:$kind, topic:$topic, "label":$lbl, records:$n, instances:$instances, seconds:$seconds,
           records_per_s:$rps, service_cpu_s_per_1k:$cpu_per_1k, postgres_cpu_s_per_1k:$pg_cpu_per_1k,
-          rss_peak_mib:$rss_peak_mib, rss_end_mib:$rss_end_mib,
+          rss_peak_mib:$rss_peak_mib, rss_end_mib:$rss_end_mib, batches:$batches,
+          records_per_batch:($n / $batches), transaction_time_share:$tx_share,
           produced:{duplicates:$duplicates, corrections:$corrections, invalid:$invalid},
           verified:true}' >>"$RESULTS"
     itest_log "$label: $(fdiv "$n" "$secs") records/s"
@@ -306,7 +313,7 @@ seed=1
 for topic in $TOPICS; do
     n=$COUNT
     [ "$topic" = birth-certificate ] || n=$COUNT_OTHER
-    two=${TWO_COUNT:-$((n / 4))}
+    two=${TWO_COUNT:-$((n / 4 < 100000 ? n / 4 : 100000))}
     start_instances "$topic" 1
     hub_run "$topic" "$n" 1 hub 1 $((seed++))
     limit_run "$topic" "$n"
