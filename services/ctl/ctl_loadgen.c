@@ -353,17 +353,21 @@ static long long stored_count(PGconn *conn, const char *group, const char *topic
     return n;
 }
 
-/* --max-lag: waits until at most max_lag of the `made` records of this run
- * are not yet stored. Returns -1 after printing why. */
+/* --max-lag: before the next record, waits until fewer than max_lag of the
+ * `made` records of this run are unstored. *seen is the count stored since
+ * the start as last read; PostgreSQL is asked only when that is not enough.
+ * Returns -1 after printing why. */
 static int hold_lag(sink *s, PGconn *conn, const char *group, long long base, long made,
-                    long max_lag)
+                    long max_lag, long long *seen)
 {
-    for (;;) {
+    while ((long long)made - *seen >= max_lag) {
+        if (s->stamps) fflush(s->stamps); /* the file shows what was produced while held */
         long long stored = stored_count(conn, group, s->info->topic);
         if (stored < 0) return -1;
-        if ((long long)made - (stored - base) <= max_lag) return 0;
-        rd_kafka_poll(s->rk, 20);
+        *seen = stored - base;
+        if ((long long)made - *seen >= max_lag) rd_kafka_poll(s->rk, 20);
     }
+    return 0;
 }
 
 static void gen_init(gen *g, uint64_t seed, long start, double twins)
@@ -435,7 +439,7 @@ int ctl_loadgen(ctl *c, int argc, char **argv)
     sink s = {.info = hub_topic_find(topic)};
     int status = CTL_FAILED;
     PGconn *conn = NULL;
-    long long stored_base = 0;
+    long long stored_base = 0, stored_seen = 0;
     char group_buf[256];
     gen g;
     gen_init(&g, seed, start, twins);
@@ -468,6 +472,8 @@ int ctl_loadgen(ctl *c, int argc, char **argv)
     long made = 0, n_dup = 0, n_corr = 0, n_inval = 0;
     int64_t t0 = now_ns();
     while (made < count) {
+        if (max_lag && hold_lag(&s, conn, group, stored_base, made, max_lag, &stored_seen))
+            goto out;
         json_t *doc = NULL;
         json_t *earlier = lg_recall(&g);
         double draw = lg_unit(&g);
@@ -493,8 +499,6 @@ int ctl_loadgen(ctl *c, int argc, char **argv)
         json_decref(doc);
         if (rc) goto out;
         made++;
-        if (max_lag && made % 256 == 0 && hold_lag(&s, conn, group, stored_base, made, max_lag))
-            goto out;
         if (rate > 0) { /* hold the average rate from the start */
             int64_t due = t0 + (int64_t)((double)made / rate * 1e9);
             int64_t wait = due - now_ns();
