@@ -18,8 +18,9 @@ fi
 meson compile -C "$BUILD_DIR" >/dev/null
 
 export MESON_SOURCE_ROOT=$ROOT MESON_BUILD_ROOT=$BUILD_DIR ITEST_PARTITIONS=2
-# shellcheck source=../tests/integration/hub.sh
+# shellcheck source=tests/integration/hub.sh
 . "$ROOT/tests/integration/hub.sh"
+# shellcheck disable=SC2034 # lib.sh prefixes its log lines with it
 ITEST_NAME=profile
 hub_setup
 itest_psql "ALTER SYSTEM SET track_functions = 'all'" >/dev/null

@@ -6,7 +6,7 @@
 # Per topic: the hub run (one instance), the COPY limit of the same rows and
 # the ratio, two instances, and the produce-to-committed latency per rate.
 set -euo pipefail
-[ $# -eq 1 ] && [ -f "$1" ] || { echo "usage: bench/report.sh RESULTS.json" >&2; exit 2; }
+if [ $# -ne 1 ] || [ ! -f "$1" ]; then echo "usage: bench/report.sh RESULTS.json" >&2; exit 2; fi
 jq -r '
   def f(d): if . == null then "-" else (. * pow(10; d) | round / pow(10; d) | tostring) end;
   "machine: \(.machine.cpu), \(.machine.cores) cores, PostgreSQL \(.machine.postgresql); commit \(.commit); \(.when)",

@@ -77,8 +77,9 @@ fi
 meson compile -C "$BUILD_DIR" >/dev/null
 
 export MESON_SOURCE_ROOT=$ROOT MESON_BUILD_ROOT=$BUILD_DIR ITEST_PARTITIONS=$PARTITIONS
-# shellcheck source=../tests/integration/hub.sh
+# shellcheck source=tests/integration/hub.sh
 . "$ROOT/tests/integration/hub.sh"
+# shellcheck disable=SC2034 # lib.sh prefixes its log lines with it
 ITEST_NAME=bench
 hub_setup
 export PGOPTIONS="-c client_min_messages=warning"
@@ -285,7 +286,7 @@ latency_run() {
         --publish --max-lag 20000 --timestamps "$ITEST_DIR/stamps" 2>"$ITEST_DIR/loadgen.out" \
         || { cat "$ITEST_DIR/loadgen.out" >&2; itest_fail "loadgen failed"; }
     t1=$(now)
-    wait_stored "$topic" $((base + n)) 600
+    wait_stored "$topic" $((base + n)) 7200
     local stats
     stats=$(psql -XAtq -v ON_ERROR_STOP=1 -F ' ' <<EOS
 CREATE TEMP TABLE produced (key text, us bigint);
