@@ -65,7 +65,13 @@ CREATE TABLE crvs.linked_record (
     linked_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (source_entity, source_key)
 );
-CREATE INDEX linked_record_cancels ON crvs.linked_record (cancels) WHERE cancels IS NOT NULL;
+-- (source_entity, cancels), not (cancels) alone: with statistics taken
+-- before the first judgments arrived, the planner otherwise reads every
+-- judgment through the primary key's source_entity prefix for each
+-- cancellation lookup, and the divorce service slows down quadratically
+-- (docs/performance.md).
+CREATE INDEX linked_record_cancels ON crvs.linked_record (source_entity, cancels)
+    WHERE cancels IS NOT NULL;
 
 -- Every change of a person, append-only.
 CREATE TABLE crvs.person_history (
