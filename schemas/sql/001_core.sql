@@ -141,8 +141,13 @@ $$;
 -- says so. Different content is a correction: the row is replaced (same id,
 -- version + 1), the audit keeps the documents before and after. A created
 -- or corrected record's facts go to crvs.person_link (003_person.sql).
+-- plan_cache_mode: the statements of this function and of the linkage
+-- functions it calls keep one generic plan per session; left to choose,
+-- PostgreSQL planned some of them again for every record, about 15% of the
+-- backend's CPU per birth certificate (docs/performance.md).
 CREATE FUNCTION crvs.apply_records(p_entity text, p_keys text[], p_batch jsonb)
-RETURNS SETOF text LANGUAGE plpgsql AS $$
+RETURNS SETOF text LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     tbl text := format('crvs.%I', p_entity);
     find_sql text;

@@ -7,7 +7,15 @@
  * changed content) or records the services must refuse. Without --publish
  * the documents are printed one JSON object per line (feed them to
  * `crvsctl publish`); with it they are encoded and produced directly, at
- * --rate records per second when given. */
+ * --rate records per second when given.
+ *
+ * For benchmarks (bench/run.sh): --max-lag N holds production while more
+ * than N records of this run are not yet stored by the topic's service
+ * (crvs.consumer_offset), so that the development broker, which silently
+ * drops a partition's oldest data beyond about 5 MiB, never holds more than
+ * it keeps; --timestamps FILE writes "key<TAB>unix microseconds" for each
+ * record as it is handed to the producer, the start of produce-to-committed
+ * latency. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -271,6 +279,7 @@ json_t *lg_recall(gen *g)
 typedef struct sink {
     FILE *out;                 /* print mode */
     rd_kafka_t *rk;            /* publish mode */
+    FILE *stamps;              /* --timestamps: key and produce time per record */
     hub_avro_encoder *enc;
     const hub_topic_info *info;
     long failed;
@@ -297,6 +306,16 @@ static int emit(sink *s, json_t *doc)
         fprintf(stderr, "crvsctl loadgen: generated a record that does not fit: %s\n", err);
         return -1;
     }
+    if (s->stamps) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (fprintf(s->stamps, "%s\t%lld\n", key,
+                    (long long)now.tv_sec * 1000000LL + now.tv_nsec / 1000) < 0) {
+            free(buf);
+            fprintf(stderr, "crvsctl loadgen: cannot write the timestamps file\n");
+            return -1;
+        }
+    }
     rd_kafka_resp_err_t e;
     while ((e = rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(s->info->topic),
                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
@@ -317,6 +336,38 @@ static int64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Records of the topic stored by the group so far (sum of the stored
+ * offsets, partitions not yet started counting 0); -1 after printing why. */
+static long long stored_count(PGconn *conn, const char *group, const char *topic)
+{
+    const char *params[2] = {group, topic};
+    PGresult *res = ctl_query(conn, "loadgen",
+                              "SELECT coalesce(sum(greatest(next_offset, 0)), 0) "
+                              "FROM crvs.consumer_offset WHERE consumer_group = $1 AND topic = $2",
+                              2, params);
+    if (!res) return -1;
+    long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return n;
+}
+
+/* --max-lag: before the next record, waits until fewer than max_lag of the
+ * `made` records of this run are unstored. *seen is the count stored since
+ * the start as last read; PostgreSQL is asked only when that is not enough.
+ * Returns -1 after printing why. */
+static int hold_lag(sink *s, PGconn *conn, const char *group, long long base, long made,
+                    long max_lag, long long *seen)
+{
+    while ((long long)made - *seen >= max_lag) {
+        if (s->stamps) fflush(s->stamps); /* the file shows what was produced while held */
+        long long stored = stored_count(conn, group, s->info->topic);
+        if (stored < 0) return -1;
+        *seen = stored - base;
+        if ((long long)made - *seen >= max_lag) rd_kafka_poll(s->rk, 20);
+    }
+    return 0;
 }
 
 static void gen_init(gen *g, uint64_t seed, long start, double twins)
@@ -343,12 +394,15 @@ int ctl_loadgen(ctl *c, int argc, char **argv)
         {"duplicate-share", required_argument, NULL, 'd'}, {"correction-share", required_argument, NULL, 'c'},
         {"invalid-share", required_argument, NULL, 'i'},  {"twin-share", required_argument, NULL, 'w'},
         {"publish", no_argument, NULL, 'p'},              {"rate", required_argument, NULL, 'r'},
-        {NULL, 0, NULL, 0}};
+        {"max-lag", required_argument, NULL, 'L'},        {"group", required_argument, NULL, 'g'},
+        {"timestamps", required_argument, NULL, 'T'},     {NULL, 0, NULL, 0}};
     const char *topic = NULL;
     long count = 100, start = 1;
     uint64_t seed = 1;
     double dup = 0, corr = 0, inval = 0, twins = 0.015, rate = 0;
     bool publish = false;
+    long max_lag = 0;
+    const char *group = NULL, *stamps_path = NULL;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "t:n:s:", opts, NULL)) != -1) {
@@ -363,11 +417,15 @@ int ctl_loadgen(ctl *c, int argc, char **argv)
         case 'w': twins = atof(optarg); break;
         case 'p': publish = true; break;
         case 'r': rate = atof(optarg); break;
+        case 'L': max_lag = atol(optarg); break;
+        case 'g': group = optarg; break;
+        case 'T': stamps_path = optarg; break;
         default: goto usage;
         }
     }
     if (!topic || optind != argc || count < 0 || dup < 0 || corr < 0 || inval < 0 ||
-        dup + corr + inval > 1 || rate < 0)
+        dup + corr + inval > 1 || rate < 0 || max_lag < 0 ||
+        ((max_lag || stamps_path) && !publish))
         goto usage;
     const lg_kind *kind = NULL;
     static const lg_kind *const kinds[] = {&lg_births, &lg_deaths, &lg_divorces};
@@ -380,15 +438,29 @@ int ctl_loadgen(ctl *c, int argc, char **argv)
 
     sink s = {.info = hub_topic_find(topic)};
     int status = CTL_FAILED;
+    PGconn *conn = NULL;
+    long long stored_base = 0, stored_seen = 0;
+    char group_buf[256];
     gen g;
     gen_init(&g, seed, start, twins);
+    if (!group) {
+        snprintf(group_buf, sizeof group_buf, "crvs-%s", topic);
+        group = group_buf;
+    }
+    if (stamps_path && !(s.stamps = fopen(stamps_path, "w"))) {
+        fprintf(stderr, "crvsctl loadgen: cannot create %s\n", stamps_path);
+        goto out;
+    }
+    if (max_lag) {
+        if (!(conn = ctl_pg(c)) || (stored_base = stored_count(conn, group, topic)) < 0) goto out;
+    }
     if (publish) {
         char err[512];
         hub_catalog *cat = ctl_catalog(c);
         const hub_schema *schema = cat ? hub_catalog_latest(cat, topic) : NULL;
         if (!schema || !(s.enc = hub_avro_encoder_new(schema, err, sizeof err))) {
             fprintf(stderr, "crvsctl loadgen: no usable schema for %s\n", topic);
-            return CTL_FAILED;
+            goto out;
         }
         static const char *const defaults[] = {"enable.idempotence", "true", "linger.ms", "5",
                                                "client.id", "crvsctl-loadgen", NULL};
@@ -400,6 +472,8 @@ int ctl_loadgen(ctl *c, int argc, char **argv)
     long made = 0, n_dup = 0, n_corr = 0, n_inval = 0;
     int64_t t0 = now_ns();
     while (made < count) {
+        if (max_lag && hold_lag(&s, conn, group, stored_base, made, max_lag, &stored_seen))
+            goto out;
         json_t *doc = NULL;
         json_t *earlier = lg_recall(&g);
         double draw = lg_unit(&g);
@@ -439,7 +513,13 @@ int ctl_loadgen(ctl *c, int argc, char **argv)
     fprintf(stderr, "loadgen: %ld records (%ld duplicates, %ld corrections, %ld invalid)%s\n", made,
             n_dup, n_corr, n_inval, s.failed ? ", DELIVERY FAILURES" : "");
     status = s.failed ? CTL_FAILED : CTL_OK;
+    if (s.stamps && fflush(s.stamps) != 0) {
+        fprintf(stderr, "crvsctl loadgen: cannot write %s\n", stamps_path);
+        status = CTL_FAILED;
+    }
 out:
+    if (s.stamps) fclose(s.stamps);
+    if (conn) PQfinish(conn);
     json_decref(g.pending);
     for (long i = 0; i < (g.n_recent < RECENT_MAX ? g.n_recent : RECENT_MAX); i++)
         json_decref(g.recent[i]);
@@ -450,6 +530,7 @@ usage:
     fprintf(stderr,
             "usage: crvsctl loadgen --topic T [--count N] [--seed S] [--start FIRST_NUMBER]\n"
             "         [--duplicate-share F] [--correction-share F] [--invalid-share F]\n"
-            "         [--twin-share F] [--publish [--rate PER_SECOND]]\n");
+            "         [--twin-share F] [--publish [--rate PER_SECOND] [--max-lag N [--group G]]\n"
+            "         [--timestamps FILE]]\n");
     return CTL_USAGE;
 }

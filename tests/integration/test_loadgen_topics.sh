@@ -34,4 +34,27 @@ done
 # Persons: every death notice with an ID made its person deceased.
 itest_assert_eq "$(itest_psql "SELECT count(*) FROM crvs.death_notice n LEFT JOIN crvs.person p ON p.personal_id = n.deceased_personal_id WHERE n.deceased_personal_id IS NOT NULL AND p.vital_status IS DISTINCT FROM 'DECEASED'")" 0 "deceased persons not marked"
 if grep -E '[0-9]{12}' "$ITEST_DIR"/*.1.log; then itest_fail "a service log holds a 12-digit number"; fi
+
+# Benchmark options (bench/run.sh). --max-lag: with the service stopped,
+# loadgen produces exactly that many records, then holds.
+hub_stop_service birth-certificate
+rc=0
+timeout 8 "$CTL" -c "$ITEST_DIR/ctl.conf" loadgen --topic birth-certificate --count 100 --seed 5 \
+    --start 700000 --publish --max-lag 40 --timestamps "$ITEST_DIR/held.tsv" 2>/dev/null || rc=$?
+itest_assert_eq "$rc" 124 "loadgen --max-lag 40 with nothing consuming: still holding after 8 s"
+itest_assert_eq "$(wc -l <"$ITEST_DIR/held.tsv")" 40 "records produced while held"
+# With the service running it finishes, and --timestamps names every record
+# once, with a produce time within this test's run.
+hub_start_service birth-certificate 2
+t0=$(date +%s)
+timeout 120 "$CTL" -c "$ITEST_DIR/ctl.conf" loadgen --topic birth-certificate --count 600 --seed 6 \
+    --start 800000 --publish --max-lag 40 --timestamps "$ITEST_DIR/stamps.tsv" 2>/dev/null \
+    || itest_fail "loadgen --max-lag 40 did not finish with the service consuming"
+hub_wait_stored 120 birth-certificate
+t1=$(date +%s)
+itest_assert_eq "$(cut -f1 "$ITEST_DIR/stamps.tsv" | sort -u | wc -l)" 600 "distinct keys in the timestamps file"
+itest_assert_eq "$(awk -F'\t' -v a="$t0" -v b="$t1" '$2 >= a * 1e6 && $2 < (b + 1) * 1e6' "$ITEST_DIR/stamps.tsv" | wc -l)" 600 "produce times within the run"
+psql -XAtq -v ON_ERROR_STOP=1 -c "CREATE TABLE stamps (key text, us bigint)" \
+    -c "\\copy stamps FROM '$ITEST_DIR/stamps.tsv'" >/dev/null
+itest_assert_eq "$(itest_psql "SELECT count(DISTINCT s.key) FROM stamps s JOIN crvs.audit_log a ON a.entity = 'birth_certificate' AND a.entity_key = s.key AND a.action = 'create'")" 600 "timestamped records registered (audit create rows)"
 itest_log "ok"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Prints the table of a benchmark result file (bench/run.sh writes them):
+#
+#   bench/report.sh bench/results/FILE.json
+#
+# Per topic: the hub run (one instance), the COPY limit of the same rows and
+# the ratio, two instances, and the produce-to-committed latency per rate.
+set -euo pipefail
+if [ $# -ne 1 ] || [ ! -f "$1" ]; then echo "usage: bench/report.sh RESULTS.json" >&2; exit 2; fi
+jq -r '
+  def f(d): if . == null then "-" else (. * pow(10; d) | round / pow(10; d) | tostring) end;
+  "machine: \(.machine.cpu), \(.machine.cores) cores, PostgreSQL \(.machine.postgresql); commit \(.commit); \(.when)",
+  (.results as $r | ($r | map(.topic) | unique)[] as $t |
+    ($r | map(select(.topic == $t))) as $x |
+    ($x | map(select(.kind == "hub" and .label == "hub"))[0]) as $h |
+    ($x | map(select(.kind == "limit"))[0]) as $l |
+    ($x | map(select(.kind == "hub" and .label == "two_instances"))[0]) as $two |
+    "",
+    "\($t)",
+    "  hub, 1 instance     \($h.records) records in \($h.seconds | f(1)) s: \($h.records_per_s | f(0)) records/s, service CPU \($h.service_cpu_s_per_1k | f(3)) s/1000, PostgreSQL CPU \($h.postgres_cpu_s_per_1k | f(3)) s/1000, RSS peak \($h.rss_peak_mib | f(1)) MiB (end \($h.rss_end_mib | f(1)))",
+    "                      \($h.batches) batches of \($h.records_per_batch | f(0)) records on average; \($h.transaction_time_share | if . == null then null else . * 100 end | f(1)) % of the time inside batch transactions",
+    "  limit (COPY)        registry \($l.rows.registry) + audit \($l.rows.audit) + dead letters \($l.rows.dead_letter) rows: \($l.records_per_s | f(0)) records/s; with person facts and linked records \($l.with_linkage_facts.records_per_s | f(0)) records/s",
+    "  hub / limit         \(if $h and $l then ($h.records_per_s / $l.records_per_s * 100 | f(1)) + " %" else "-" end)",
+    "  hub, 2 instances    \($two.records) records: \($two.records_per_s | f(0)) records/s (\(if $two and $h then ($two.records_per_s / $h.records_per_s | f(2)) else "-" end) x one instance), RSS peak \($two.rss_peak_mib | f(1)) MiB",
+    "  latency (ms)        rate/s  achieved      p50      p95      p99      max",
+    ($x | map(select(.kind == "latency")) | sort_by(.rate)[] |
+      "                      \(.rate | tostring | (" " * (6 - length)) + .)  \(.produced_per_s | f(0) | (" " * (8 - length)) + .) \([.ms.p50, .ms.p95, .ms.p99, .ms.max] | map(f(1) | (" " * (8 - length)) + .) | join(" "))"),
+    ($x | map(select(.kind == "latency" and .rate == 1000))[0]) as $l1k |
+    "  targets             hub >= 80 % of limit: \(if $h and $l then (if $h.records_per_s >= 0.8 * $l.records_per_s then "met" else "MISSED" end) else "-" end); p99 <= 50 ms at 1000/s: \(if $l1k then (if $l1k.ms.p99 <= 50 then "met" else "MISSED" end) + " (\($l1k.ms.p99 | f(1)) ms)" else "not measured" end); RSS <= 64 MiB: \(if $h then (if $h.rss_peak_mib <= 64 then "met" else "MISSED" end) else "-" end)"
+  )' "$1"

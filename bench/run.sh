@@ -1,0 +1,342 @@
+#!/usr/bin/env bash
+# The throughput and latency benchmark (docs/performance.md). Not a test:
+# it prints figures and writes them as JSON; it fails only when a run is
+# invalid (records lost or miscounted) or something does not start.
+#
+#   bench/run.sh [--count N] [--count-other N] [--topics "T ..."] [--latency-seconds S]
+#                [--rates "R ..."] [--two-count N] [--out FILE] [--build DIR]
+#
+#   --count N           records of the birth-certificate hub run (default 1000000)
+#   --count-other N     records of the death-notice and divorce-judgment hub runs (default 100000)
+#   --topics "T ..."    topics to measure (default: all three)
+#   --latency-seconds S length of each fixed-rate latency run (default 15)
+#   --rates "R ..."     fixed rates in records/s (default "500 1000 5000")
+#   --two-count N       records of the two-instance run per topic (default: the hub run's / 4, at most 100000)
+#   --out FILE          results (default bench/results/bench-<UTC time>.json)
+#   --build DIR         release build folder (default build-bench)
+#
+# One PostgreSQL server (fsync and synchronous_commit on, track_commit_timestamp
+# on for exact commit times) and one development broker with 2 partitions per
+# topic are started in a temporary folder on free ports (tests/integration/
+# lib.sh, hub.sh) and stopped at the end. Per topic, on the same tables:
+#   1. hub: one service instance; `crvsctl loadgen --publish --max-lag`
+#      streams N records (2% duplicates, 1% corrections, 0.5% invalid) while
+#      the service consumes; timed from the first produce to the last stored
+#      offset. The run is valid only if exactly the expected rows landed.
+#   2. limit: the registry, audit and dead-letter rows that run wrote are
+#      copied out and COPYed into empty tables with the same indexes in one
+#      session and one transaction, timed (and again with the linkage facts).
+#   3. latency: for each rate, records produced at that rate; each record's
+#      latency is the commit time of the transaction that wrote its audit row
+#      (pg_xact_commit_timestamp) minus the time loadgen handed it to the
+#      producer (--timestamps).
+#   4. two instances of the service, one partition each.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+COUNT=1000000
+COUNT_OTHER=100000
+TOPICS="birth-certificate death-notice divorce-judgment"
+LAT_SECONDS=15
+RATES="500 1000 5000"
+TWO_COUNT=""
+OUT=""
+BUILD_DIR="$ROOT/build-bench"
+# Records produced but not yet stored, at most: the development broker keeps
+# about 5 MiB per partition (FACTS.md); 5000 records of < 1 KiB over 2
+# partitions stay far below, and keep 10 batches of 500 waiting.
+MAX_LAG=5000
+PARTITIONS=2
+
+usage() {
+    sed -n '6,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --count) COUNT=$2; shift 2 ;;
+    --count-other) COUNT_OTHER=$2; shift 2 ;;
+    --topics) TOPICS=$2; shift 2 ;;
+    --latency-seconds) LAT_SECONDS=$2; shift 2 ;;
+    --rates) RATES=$2; shift 2 ;;
+    --two-count) TWO_COUNT=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --build) BUILD_DIR=$2; shift 2 ;;
+    -h | --help) usage ;;
+    *) usage ;;
+    esac
+done
+case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$(pwd)/$BUILD_DIR" ;; esac
+[ -n "$OUT" ] || OUT="$ROOT/bench/results/bench-$(date -u +%Y%m%dT%H%M%SZ).json"
+
+"$ROOT/deploy/dev/deps.sh"
+echo "==> release build in $BUILD_DIR" >&2
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+    meson setup "$BUILD_DIR" "$ROOT" -Dbuildtype=release -Dtests=disabled >/dev/null
+fi
+meson compile -C "$BUILD_DIR" >/dev/null
+
+export MESON_SOURCE_ROOT=$ROOT MESON_BUILD_ROOT=$BUILD_DIR ITEST_PARTITIONS=$PARTITIONS
+# shellcheck source=tests/integration/hub.sh
+. "$ROOT/tests/integration/hub.sh"
+# shellcheck disable=SC2034 # lib.sh prefixes its log lines with it
+ITEST_NAME=bench
+hub_setup
+export PGOPTIONS="-c client_min_messages=warning"
+itest_psql "ALTER SYSTEM SET track_commit_timestamp = on" >/dev/null
+itest_pg_stop 2>/dev/null
+itest_pg_start 2>/dev/null
+CLK_TCK=$(getconf CLK_TCK)
+RESULTS="$ITEST_DIR/results.jsonl"
+: >"$RESULTS"
+
+now() { date +%s.%N; }
+fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+fdiv() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "null"; else printf "%.3f", a / b }'; }
+
+# CPU seconds (user + system) of PIDs.
+cpu_of() {
+    local pid t=0 v
+    for pid in "$@"; do
+        v=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+        t=$((t + v))
+    done
+    fdiv "$t" "$CLK_TCK"
+}
+# The PostgreSQL server's processes (postmaster and its children).
+pg_pids() {
+    local pm
+    pm=$(sed -n 1p "$ITEST_DIR/pg/postmaster.pid")
+    echo "$pm"
+    pgrep -P "$pm" || true
+}
+kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
+
+stored() { # stored records of TOPIC (sum of stored offsets)
+    itest_psql "SELECT coalesce(sum(greatest(next_offset, 0)), 0) FROM crvs.consumer_offset
+                WHERE consumer_group = 'crvs-$1' AND topic = '$1'"
+}
+wait_stored() { # TOPIC EXPECTED TIMEOUT_S: polls every 0.1 s
+    local deadline=$((SECONDS + $3)) v
+    while :; do
+        v=$(stored "$1")
+        [ "$v" -ge "$2" ] && return 0
+        [ $SECONDS -lt $deadline ] || itest_fail "$1: $v of $2 records stored after $3 s"
+        sleep 0.1
+    done
+}
+audit_rows() { itest_psql "SELECT count(*) FROM crvs.audit_log WHERE source_topic = '$1'"; }
+
+entity_of() { echo "${1//-/_}"; }
+
+start_instances() { # TOPIC N: N instances, waits until all partitions are assigned
+    local topic=$1 n=$2 i deadline
+    for i in $(seq 1 "$n"); do
+        [ -f "$ITEST_DIR/$topic.$i.log" ] && mv "$ITEST_DIR/$topic.$i.log" "$ITEST_DIR/$topic.$i.log.prev"
+        hub_start_service "$topic" "$i"
+    done
+    deadline=$((SECONDS + 60))
+    while :; do
+        local parts=0
+        for i in $(seq 1 "$n"); do
+            parts=$((parts + $(grep -c "event=partitions_assigned" "$ITEST_DIR/$topic.$i.log" || true)))
+        done
+        local owned
+        owned=$(itest_psql "SELECT count(*) FROM crvs.consumer_offset WHERE topic = '$topic'")
+        if [ "$parts" -ge "$n" ] && [ "$owned" -ge "$PARTITIONS" ]; then break; fi
+        [ $SECONDS -lt $deadline ] || itest_fail "$topic: $n instance(s) not assigned within 60 s"
+        sleep 0.2
+    done
+    sleep 1
+}
+
+# hub_run TOPIC N INSTANCES LABEL FIRST_NUMBER SEED: streams N records into
+# the running instances, checks what landed, appends a JSON line.
+hub_run() {
+    local topic=$1 n=$2 inst=$3 label=$4 start=$5 seed=$6
+    local entity table base audit0 dl0 reg0 pids=() i
+    entity=$(entity_of "$topic")
+    table="crvs.$entity"
+    for i in $(seq 1 "$inst"); do pids+=("$(cat "$ITEST_DIR/$topic.$i.pid")"); done
+    base=$(stored "$topic")
+    audit0=$(audit_rows "$topic")
+    dl0=$(itest_psql "SELECT count(*) FROM crvs.dead_letter WHERE source_topic = '$topic'")
+    reg0=$(itest_psql "SELECT count(*) FROM $table")
+    local svc_cpu0 pg_cpu0 t0 t1
+    svc_cpu0=$(cpu_of "${pids[@]}")
+    # shellcheck disable=SC2046 # a list of pids
+    pg_cpu0=$(cpu_of $(pg_pids))
+    itest_log "$label: $topic, $n records, $inst instance(s)"
+    t0=$(now)
+    hub_ctl loadgen --topic "$topic" --count "$n" --seed "$seed" --start "$start" \
+        --duplicate-share 0.02 --correction-share 0.01 --invalid-share 0.005 \
+        --publish --max-lag "$MAX_LAG" 2>"$ITEST_DIR/loadgen.out" \
+        || { cat "$ITEST_DIR/loadgen.out" >&2; itest_fail "loadgen failed"; }
+    wait_stored "$topic" $((base + n)) 3600
+    t1=$(now)
+    local svc_cpu1 pg_cpu1 rss_peak=0 rss_now=0
+    svc_cpu1=$(cpu_of "${pids[@]}")
+    # shellcheck disable=SC2046
+    pg_cpu1=$(cpu_of $(pg_pids))
+    for i in "${pids[@]}"; do
+        local h r
+        h=$(kib "$i" VmHWM); r=$(kib "$i" VmRSS)
+        [ "$h" -gt "$rss_peak" ] && rss_peak=$h
+        [ "$r" -gt "$rss_now" ] && rss_now=$r
+    done
+    # The invariant: every record produced has one audit row (create,
+    # correct, duplicate or dead_letter); the invalid ones are dead letters;
+    # new registry rows are the records with a new business key.
+    local line n_dup n_corr n_inval audit dl reg
+    line=$(grep '^loadgen:' "$ITEST_DIR/loadgen.out")
+    read -r n_dup n_corr n_inval < <(sed -E 's/.*\(([0-9]+) duplicates, ([0-9]+) corrections, ([0-9]+) invalid\).*/\1 \2 \3/' <<<"$line")
+    audit=$(($(audit_rows "$topic") - audit0))
+    dl=$(($(itest_psql "SELECT count(*) FROM crvs.dead_letter WHERE source_topic = '$topic'") - dl0))
+    reg=$(($(itest_psql "SELECT count(*) FROM $table") - reg0))
+    itest_assert_eq "$audit" "$n" "$label: audit rows = records produced"
+    itest_assert_eq "$dl" "$n_inval" "$label: dead letters = invalid records produced"
+    itest_assert_eq "$reg" $((n - n_dup - n_corr - n_inval)) "$label: new registry rows = records with a new key"
+    # Time inside the batch transactions (the services' batch_committed
+    # lines: from BEGIN to COMMIT, attempts included), against the run's.
+    local secs batches tx_s
+    secs=$(fsub "$t1" "$t0")
+    read -r batches tx_s < <(for i in $(seq 1 "$inst"); do cat "$ITEST_DIR/$topic.$i.log"; done |
+        awk '/event=batch_committed/ { n++; for (f = 1; f <= NF; f++) if ($f ~ /^ms=/) t += substr($f, 4) }
+             END { printf "%d %.3f\n", n, t / 1000 }')
+    jq -nc --arg kind hub --arg topic "$topic" --arg lbl "$label" --argjson n "$n" \
+        --argjson instances "$inst" --argjson seconds "$secs" \
+        --argjson rps "$(fdiv "$n" "$secs")" \
+        --argjson cpu_per_1k "$(fdiv "$(fsub "$svc_cpu1" "$svc_cpu0")" "$(fdiv "$n" 1000)")" \
+        --argjson pg_cpu_per_1k "$(fdiv "$(fsub "$pg_cpu1" "$pg_cpu0")" "$(fdiv "$n" 1000)")" \
+        --argjson rss_peak_mib "$(fdiv "$rss_peak" 1024)" --argjson rss_end_mib "$(fdiv "$rss_now" 1024)" \
+        --argjson duplicates "$n_dup" --argjson corrections "$n_corr" --argjson invalid "$n_inval" \
+        --argjson batches "$batches" --argjson tx_share "$(fdiv "$tx_s" "$(awk -v s="$secs" -v i="$inst" 'BEGIN { print s * i }')")" \
+        '{kind:$kind, topic:$topic, "label":$lbl, records:$n, instances:$instances, seconds:$seconds,
+          records_per_s:$rps, service_cpu_s_per_1k:$cpu_per_1k, postgres_cpu_s_per_1k:$pg_cpu_per_1k,
+          rss_peak_mib:$rss_peak_mib, rss_end_mib:$rss_end_mib, batches:$batches,
+          records_per_batch:($n / $batches), transaction_time_share:$tx_share,
+          produced:{duplicates:$duplicates, corrections:$corrections, invalid:$invalid},
+          verified:true}' >>"$RESULTS"
+    itest_log "$label: $(fdiv "$n" "$secs") records/s"
+}
+
+# limit_run TOPIC N: COPY of exactly the rows the hub run wrote.
+limit_run() {
+    local topic=$1 n=$2 entity d
+    entity=$(entity_of "$topic")
+    d="$ITEST_DIR/copy"
+    mkdir -p "$d"
+    psql -XAtq -v ON_ERROR_STOP=1 <<EOS
+\copy (SELECT * FROM crvs.$entity) TO '$d/registry'
+\copy (SELECT * FROM crvs.audit_log WHERE source_topic = '$topic') TO '$d/audit'
+\copy (SELECT * FROM crvs.dead_letter WHERE source_topic = '$topic') TO '$d/dead_letter'
+\copy (SELECT * FROM crvs.person_fact WHERE source_entity = '$entity') TO '$d/person_fact'
+\copy (SELECT * FROM crvs.linked_record WHERE source_entity = '$entity') TO '$d/linked_record'
+EOS
+    local rows_reg rows_audit rows_dl
+    rows_reg=$(wc -l <"$d/registry"); rows_audit=$(wc -l <"$d/audit"); rows_dl=$(wc -l <"$d/dead_letter")
+    local secs=() with_linkage
+    for with_linkage in 0 1; do
+        psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<EOS
+DROP SCHEMA IF EXISTS bench CASCADE;
+CREATE SCHEMA bench;
+CREATE TABLE bench.registry (LIKE crvs.$entity INCLUDING ALL);
+CREATE TABLE bench.audit (LIKE crvs.audit_log INCLUDING ALL);
+CREATE TABLE bench.dead_letter (LIKE crvs.dead_letter INCLUDING ALL);
+CREATE TABLE bench.person_fact (LIKE crvs.person_fact INCLUDING ALL);
+CREATE TABLE bench.linked_record (LIKE crvs.linked_record INCLUDING ALL);
+CHECKPOINT;
+EOS
+        local extra="" t0 t1
+        if [ $with_linkage -eq 1 ]; then
+            extra="\\copy bench.person_fact FROM '$d/person_fact'
+\\copy bench.linked_record FROM '$d/linked_record'"
+        fi
+        t0=$(now)
+        psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<EOS
+BEGIN;
+\copy bench.registry FROM '$d/registry'
+\copy bench.audit FROM '$d/audit'
+\copy bench.dead_letter FROM '$d/dead_letter'
+$extra
+COMMIT;
+EOS
+        t1=$(now)
+        secs+=("$(fsub "$t1" "$t0")")
+    done
+    itest_psql "DROP SCHEMA bench CASCADE" >/dev/null
+    rm -rf "$d"
+    jq -nc --arg topic "$topic" --argjson n "$n" --argjson reg "$rows_reg" --argjson audit "$rows_audit" \
+        --argjson dl "$rows_dl" --argjson s0 "${secs[0]}" --argjson s1 "${secs[1]}" \
+        --argjson r0 "$(fdiv "$n" "${secs[0]}")" --argjson r1 "$(fdiv "$n" "${secs[1]}")" \
+        '{kind:"limit", topic:$topic, records:$n, rows:{registry:$reg, audit:$audit, dead_letter:$dl},
+          seconds:$s0, records_per_s:$r0, with_linkage_facts:{seconds:$s1, records_per_s:$r1}}' >>"$RESULTS"
+    itest_log "limit $topic: COPY $(fdiv "$n" "${secs[0]}") records/s"
+}
+
+# latency_run TOPIC RATE FIRST_NUMBER SEED: RATE x LAT_SECONDS new records.
+latency_run() {
+    local topic=$1 rate=$2 start=$3 seed=$4 n base t0 t1 entity
+    entity=$(entity_of "$topic")
+    n=$((rate * LAT_SECONDS))
+    base=$(stored "$topic")
+    itest_log "latency $topic at $rate/s ($n records)"
+    t0=$(now)
+    hub_ctl loadgen --topic "$topic" --count "$n" --seed "$seed" --start "$start" --rate "$rate" \
+        --publish --max-lag 20000 --timestamps "$ITEST_DIR/stamps" 2>"$ITEST_DIR/loadgen.out" \
+        || { cat "$ITEST_DIR/loadgen.out" >&2; itest_fail "loadgen failed"; }
+    t1=$(now)
+    wait_stored "$topic" $((base + n)) 7200
+    local stats
+    stats=$(psql -XAtq -v ON_ERROR_STOP=1 -F ' ' <<EOS
+CREATE TEMP TABLE produced (key text, us bigint);
+\copy produced FROM '$ITEST_DIR/stamps'
+SELECT count(*),
+       percentile_disc(0.50) WITHIN GROUP (ORDER BY ms), percentile_disc(0.95) WITHIN GROUP (ORDER BY ms),
+       percentile_disc(0.99) WITHIN GROUP (ORDER BY ms), max(ms)
+FROM (SELECT round((extract(epoch FROM pg_xact_commit_timestamp(a.xmin)) * 1e6 - p.us) / 1e3, 1) AS ms
+      FROM produced p JOIN crvs.audit_log a
+        ON a.entity = '$entity' AND a.entity_key = p.key AND a.action = 'create') l;
+EOS
+)
+    local cnt p50 p95 p99 mx
+    read -r cnt p50 p95 p99 mx <<<"$stats"
+    itest_assert_eq "$cnt" "$n" "latency $topic $rate/s: records with a commit time = records produced"
+    jq -nc --arg topic "$topic" --argjson rate "$rate" --argjson n "$n" \
+        --argjson achieved "$(fdiv "$n" "$(fsub "$t1" "$t0")")" \
+        --argjson p50 "$p50" --argjson p95 "$p95" --argjson p99 "$p99" --argjson max "$mx" \
+        '{kind:"latency", topic:$topic, rate:$rate, records:$n, produced_per_s:$achieved,
+          ms:{p50:$p50, p95:$p95, p99:$p99, max:$max}}' >>"$RESULTS"
+    itest_log "latency $topic at $rate/s: p50 $p50 ms, p99 $p99 ms, max $mx ms"
+}
+
+seed=1
+for topic in $TOPICS; do
+    n=$COUNT
+    [ "$topic" = birth-certificate ] || n=$COUNT_OTHER
+    two=${TWO_COUNT:-$((n / 4 < 100000 ? n / 4 : 100000))}
+    start_instances "$topic" 1
+    hub_run "$topic" "$n" 1 hub 1 $((seed++))
+    limit_run "$topic" "$n"
+    first=20000000
+    for rate in $RATES; do
+        latency_run "$topic" "$rate" "$first" $((seed++))
+        first=$((first + 10000000))
+    done
+    hub_stop_service "$topic" 1
+    start_instances "$topic" 2
+    hub_run "$topic" "$two" 2 two_instances 90000000 $((seed++))
+    hub_stop_service "$topic" 1
+    hub_stop_service "$topic" 2
+done
+
+mkdir -p "$(dirname "$OUT")"
+cores=$(nproc)
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+pgver=$(itest_psql "SHOW server_version")
+jq -s --arg cpu "$cpu" --argjson cores "$cores" --arg pg "$pgver" --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    --arg commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+    '{when:$when, commit:$commit, machine:{cpu:$cpu, cores:$cores, postgresql:$pg}, results:.}' \
+    "$RESULTS" >"$OUT"
+"$ROOT/bench/report.sh" "$OUT"
+echo "results: $OUT" >&2
