@@ -72,6 +72,11 @@ CREATE TABLE crvs.linked_record (
 -- (docs/performance.md).
 CREATE INDEX linked_record_cancels ON crvs.linked_record (source_entity, cancels)
     WHERE cancels IS NOT NULL;
+-- Judgments by the registration number of the marriage they name
+-- (crvs.marriage_recompute).
+CREATE INDEX linked_record_marriage_number
+    ON crvs.linked_record ((marriage->>'registration_number'))
+    WHERE marriage->>'registration_number' IS NOT NULL;
 
 -- Every change of a person, append-only.
 CREATE TABLE crvs.person_history (
@@ -385,16 +390,28 @@ DECLARE
 BEGIN
     SELECT * INTO m FROM crvs.marriage WHERE id = p_marriage FOR UPDATE;
     IF NOT FOUND THEN RETURN; END IF;
+    -- The judgments naming this marriage, found through indexes: by its
+    -- registration number (linked_record_marriage_number), or by both
+    -- spouses (person_fact_person): never a read of every judgment.
     SELECT r.kind, r.effective_date, r.source_entity || ':' || r.source_key
     INTO jkind, jdate, jsource
     FROM crvs.linked_record r
-    WHERE r.source_entity = 'divorce_judgment' AND r.kind IN ('divorce', 'annulment')
+    WHERE r.source_entity = 'divorce_judgment'
+      AND r.source_key IN (
+          SELECT l.source_key FROM crvs.linked_record l
+          WHERE l.source_entity = 'divorce_judgment'
+            AND l.marriage->>'registration_number' = m.registration_number
+            AND coalesce(l.marriage->>'registry_office', m.registry_office) = m.registry_office
+          UNION
+          SELECT fa.source_key FROM crvs.person_fact fa
+          JOIN crvs.person_fact fb ON fb.source_entity = fa.source_entity
+                                  AND fb.source_key = fa.source_key
+          WHERE fa.source_entity = 'divorce_judgment'
+            AND fa.personal_id = m.spouse_a_personal_id
+            AND fb.personal_id = m.spouse_b_personal_id
+            AND m.spouse_a_personal_id <> m.spouse_b_personal_id)
+      AND r.kind IN ('divorce', 'annulment')
       AND NOT crvs.is_cancelled(r.source_key)
-      AND ((r.marriage->>'registration_number' = m.registration_number
-            AND coalesce(r.marriage->>'registry_office', m.registry_office) = m.registry_office)
-           OR (SELECT count(DISTINCT f.personal_id) FROM crvs.person_fact f
-               WHERE f.source_entity = r.source_entity AND f.source_key = r.source_key
-                 AND f.personal_id IN (m.spouse_a_personal_id, m.spouse_b_personal_id)) = 2)
       AND r.effective_date >= m.registration_date
     ORDER BY r.effective_date, r.source_key LIMIT 1;
     IF jkind IS NULL THEN
