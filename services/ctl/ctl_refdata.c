@@ -59,11 +59,13 @@ static int load_units(ctl *c, int argc, char **argv)
     if (!res) goto out;
     json_t *outcome = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     json_t *errors = json_object_get(outcome, "errors");
-    if (json_is_array(errors)) {
+    if (!json_is_object(outcome)) {
+        fprintf(stderr, "crvsctl refdata: crvs.load_communes answered no outcome; nothing loaded\n");
+    } else if (json_is_array(errors)) {
         size_t i;
         json_t *e;
         json_array_foreach(errors, i, e) {
-            const char *msg = json_string_value(e);
+            const char *msg = json_is_string(e) ? json_string_value(e) : "(no message)";
             if (!strncmp(msg, "line ", 5)) fprintf(stderr, "%s:%s\n", path, msg + 5);
             else fprintf(stderr, "%s: %s\n", path, msg);
         }
