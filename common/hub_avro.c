@@ -36,15 +36,14 @@ struct hub_avro_encoder {
     avro_value_t value;
 };
 
-static void reject(hub_reject *why, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void reject(hub_reject *why, const char *reason, const char *fmt, ...)
+int hub_reject_set(hub_reject *why, const char *reason, const char *fmt, ...)
 {
     va_list ap;
     snprintf(why->reason, sizeof why->reason, "%s", reason);
     va_start(ap, fmt);
     vsnprintf(why->message, sizeof why->message, fmt, ap);
     va_end(ap);
+    return -1;
 }
 
 /* ---- schema JSON helpers ------------------------------------------------ */
@@ -108,20 +107,22 @@ static void plan_init(writer_plan *p, const hub_schema *writer, const hub_schema
     char err[400];
     int32_t id = p->id;
     if (!hub_resolve_same_type(writer, reader)) {
-        reject(&p->refusal, "schema.wrong_type", "schema id %d is %s, this topic carries %s",
-               (int)id, hub_schema_fullname(writer), hub_schema_fullname(reader));
+        hub_reject_set(&p->refusal, "schema.wrong_type",
+                       "schema id %d is %s, this topic carries %s", (int)id,
+                       hub_schema_fullname(writer), hub_schema_fullname(reader));
         return;
     }
     p->plan = hub_resolve_plan_new(writer, reader, err, sizeof err);
     if (!p->plan) {
-        reject(&p->refusal, "schema.incompatible", "schema id %d cannot be read as %s: %s",
-               (int)id, hub_schema_fullname(reader), err);
+        hub_reject_set(&p->refusal, "schema.incompatible", "schema id %d cannot be read as %s: %s",
+                       (int)id, hub_schema_fullname(reader), err);
         return;
     }
     p->writer = hub_schema_avro(writer);
     p->iface = avro_generic_class_from_schema(p->writer);
     if (!p->iface || avro_generic_value_new(p->iface, &p->value)) {
-        reject(&p->refusal, "schema.incompatible", "schema id %d: %s", (int)id, avro_strerror());
+        hub_reject_set(&p->refusal, "schema.incompatible", "schema id %d: %s", (int)id,
+                       avro_strerror());
         if (p->iface) avro_value_iface_decref(p->iface);
         p->iface = NULL;
         plan_clear(p);
@@ -198,17 +199,17 @@ static writer_plan *plan_for(hub_avro_decoder *d, int32_t id, hub_decode_status 
         /* Not cached: an unknown id may be registered later, and the
          * registry client keeps its own brief negative cache. */
         *st = ss == HUB_SCHEMA_TRANSIENT ? HUB_DECODE_TRANSIENT : HUB_DECODE_REJECT;
-        reject(why, hub_schema_status_name(ss), "schema id %d: %s", (int)id, err);
+        hub_reject_set(why, hub_schema_status_name(ss), "schema id %d: %s", (int)id, err);
         return NULL;
     }
     writer_plan *p = plan_add(d, id);
     if (!p) {
         *st = HUB_DECODE_TRANSIENT;
-        reject(why, "internal.oom", "out of memory");
+        hub_reject_set(why, "internal.oom", "out of memory");
         return NULL;
     }
     if (ss != HUB_SCHEMA_OK)
-        reject(&p->refusal, hub_schema_status_name(ss), "schema id %d: %s", (int)id, err);
+        hub_reject_set(&p->refusal, hub_schema_status_name(ss), "schema id %d: %s", (int)id, err);
     else
         plan_init(p, writer, d->reader);
     return p;
@@ -223,10 +224,11 @@ hub_decode_status hub_avro_decode(hub_avro_decoder *d, const void *buf, size_t l
     *schema_id = -1;
     hub_frame_result fr = hub_frame_parse(buf, len, schema_id, &body, &body_len);
     if (fr != HUB_FRAME_OK) {
-        reject(why, hub_frame_result_name(fr), "%s (%zu bytes)",
-               fr == HUB_FRAME_BAD_MAGIC ? "first byte is not the Confluent magic byte 0"
-                                         : "message shorter than the 5-byte Confluent header",
-               len);
+        hub_reject_set(why, hub_frame_result_name(fr), "%s (%zu bytes)",
+                       fr == HUB_FRAME_BAD_MAGIC
+                           ? "first byte is not the Confluent magic byte 0"
+                           : "message shorter than the 5-byte Confluent header",
+                       len);
         return HUB_DECODE_REJECT;
     }
     hub_decode_status st = HUB_DECODE_REJECT;
@@ -242,15 +244,15 @@ hub_decode_status hub_avro_decode(hub_avro_decoder *d, const void *buf, size_t l
      * runs on a body that is known to be complete. */
     avro_reader_memory_set_source(d->mem, (const char *)body, (int64_t)body_len);
     if (avro_skip_data(d->mem, p->writer) != 0) {
-        reject(why, "avro.decode", "schema id %d: body of %zu bytes does not decode: %s",
-               (int)*schema_id, body_len, avro_strerror());
+        hub_reject_set(why, "avro.decode", "schema id %d: body of %zu bytes does not decode: %s",
+                       (int)*schema_id, body_len, avro_strerror());
         return HUB_DECODE_REJECT;
     }
     /* Skipping one more byte succeeds only if the body holds more. */
     if (avro_skip(d->mem, 1) == 0) {
-        reject(why, "avro.trailing_bytes",
-               "schema id %d: bytes left over after the datum in a body of %zu bytes",
-               (int)*schema_id, body_len);
+        hub_reject_set(why, "avro.trailing_bytes",
+                       "schema id %d: bytes left over after the datum in a body of %zu bytes",
+                       (int)*schema_id, body_len);
         return HUB_DECODE_REJECT;
     }
     /* Read with the writer's own schema, then resolve into the reader's
@@ -259,8 +261,8 @@ hub_decode_status hub_avro_decode(hub_avro_decoder *d, const void *buf, size_t l
     avro_reader_memory_set_source(d->mem, (const char *)body, (int64_t)body_len);
     avro_value_reset(&p->value);
     if (avro_value_read(d->mem, &p->value) != 0) {
-        reject(why, "avro.decode", "schema id %d: body of %zu bytes does not decode: %s",
-               (int)*schema_id, body_len, avro_strerror());
+        hub_reject_set(why, "avro.decode", "schema id %d: body of %zu bytes does not decode: %s",
+                       (int)*schema_id, body_len, avro_strerror());
         return HUB_DECODE_REJECT;
     }
     if (hub_resolve_apply(p->plan, &p->value, out, why) != 0) return HUB_DECODE_REJECT;

@@ -41,6 +41,10 @@ typedef struct hub_reject {
     char message[512];
 } hub_reject;
 
+/* Fills *why; returns -1, for `return hub_reject_set(...)`. */
+int hub_reject_set(hub_reject *why, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* `cat` and `reader` are borrowed and must outlive the decoder. Fails when
  * the reader schema cannot be read as itself (a default that does not fit
  * its field's type). */

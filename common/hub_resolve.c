@@ -934,18 +934,6 @@ bool hub_resolve_same_type(const hub_schema *writer, const hub_schema *reader)
 
 /* ---- applying a plan ---------------------------------------------------- */
 
-static int refuse(hub_reject *why, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int refuse(hub_reject *why, const char *reason, const char *fmt, ...)
-{
-    va_list ap;
-    snprintf(why->reason, sizeof why->reason, "%s", reason);
-    va_start(ap, fmt);
-    vsnprintf(why->message, sizeof why->message, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static const char *where(const rnode *n)
 {
     return *n->path ? n->path : "(root)";
@@ -988,27 +976,28 @@ static int apply_number(const rnode *n, avro_value_t *v, json_t **out, hub_rejec
     case OUT_DOUBLE: *out = json_real(integral ? (double)i : d); break;
     case OUT_DATE:
         if (!(*out = date_json(i)))
-            return refuse(why, "avro.decode", "field %s: date %lld is outside years 1-9999",
-                          where(n), (long long)i);
+            return hub_reject_set(why, "avro.decode", "field %s: date %lld is outside years 1-9999",
+                                  where(n), (long long)i);
         break;
     case OUT_TIMESTAMP:
         if (!(*out = timestamp_json(i)))
-            return refuse(why, "avro.decode",
-                          "field %s: timestamp %lld ms is outside years 1-9999", where(n),
-                          (long long)i);
+            return hub_reject_set(why, "avro.decode",
+                                  "field %s: timestamp %lld ms is outside years 1-9999", where(n),
+                                  (long long)i);
         break;
     default: goto avro;
     }
     if (!*out) {
         if (!integral && d != d)
-            return refuse(why, "avro.decode", "field %s: NaN has no JSON form", where(n));
+            return hub_reject_set(why, "avro.decode", "field %s: NaN has no JSON form", where(n));
         if (!integral)
-            return refuse(why, "avro.decode", "field %s: infinity has no JSON form", where(n));
-        return refuse(why, "internal.oom", "field %s: out of memory", where(n));
+            return hub_reject_set(why, "avro.decode", "field %s: infinity has no JSON form",
+                                  where(n));
+        return hub_reject_set(why, "internal.oom", "field %s: out of memory", where(n));
     }
     return 0;
 avro:
-    return refuse(why, "avro.decode", "field %s: %s", where(n), avro_strerror());
+    return hub_reject_set(why, "avro.decode", "field %s: %s", where(n), avro_strerror());
 }
 
 /* The bytes of a string, bytes or fixed value; strings without avro-c's
@@ -1062,7 +1051,8 @@ static int apply(const rnode *n, avro_value_t *v, json_t **out, hub_reject *why)
         if (n->out == OUT_HEX) {
             if (!(*out = hex_json(buf, size))) goto oom;
         } else if (!(*out = json_stringn(buf, size))) {
-            return refuse(why, "encoding.utf8", "field %s: string is not valid UTF-8", where(n));
+            return hub_reject_set(why, "encoding.utf8", "field %s: string is not valid UTF-8",
+                                  where(n));
         }
         return 0;
     }
@@ -1070,13 +1060,15 @@ static int apply(const rnode *n, avro_value_t *v, json_t **out, hub_reject *why)
         int idx;
         if (avro_value_get_enum(v, &idx)) goto avro;
         if (idx < 0 || (size_t)idx >= n->n)
-            return refuse(why, "avro.decode", "field %s: enum index %d out of range", where(n), idx);
+            return hub_reject_set(why, "avro.decode", "field %s: enum index %d out of range",
+                                  where(n), idx);
         if (!n->symbols[idx]) {
             const char *sym = avro_schema_enum_get(avro_value_get_schema(v), idx);
-            return refuse(why, "avro.resolve",
-                          "field %s: enum symbol %s is not in the reader's enum, which has no "
-                          "default",
-                          where(n), sym ? sym : "?");
+            return hub_reject_set(
+                why, "avro.resolve",
+                "field %s: enum symbol %s is not in the reader's enum, which has no "
+                "default",
+                where(n), sym ? sym : "?");
         }
         if (!(*out = json_string_nocheck(n->symbols[idx]))) goto oom;
         return 0;
@@ -1086,9 +1078,10 @@ static int apply(const rnode *n, avro_value_t *v, json_t **out, hub_reject *why)
         avro_value_t branch;
         if (avro_value_get_discriminant(v, &disc)) goto avro;
         if (disc < 0 || (size_t)disc >= n->n)
-            return refuse(why, "avro.decode", "field %s: union branch %d out of range", where(n),
-                          disc);
-        if (!n->branches[disc]) return refuse(why, "avro.resolve", "%s", n->branch_why[disc]);
+            return hub_reject_set(why, "avro.decode", "field %s: union branch %d out of range",
+                                  where(n), disc);
+        if (!n->branches[disc])
+            return hub_reject_set(why, "avro.resolve", "%s", n->branch_why[disc]);
         if (avro_value_get_current_branch(v, &branch)) goto avro;
         return apply(n->branches[disc], &branch, out, why);
     }
@@ -1142,8 +1135,8 @@ static int apply(const rnode *n, avro_value_t *v, json_t **out, hub_reject *why)
                                     : json_object_set_new(all, key, cj)) {
                 json_decref(all);
                 if (n->out == OUT_MAP)
-                    return refuse(why, "encoding.utf8", "field %s: map key is not valid UTF-8",
-                                  where(n));
+                    return hub_reject_set(why, "encoding.utf8",
+                                          "field %s: map key is not valid UTF-8", where(n));
                 goto oom;
             }
         }
@@ -1152,9 +1145,9 @@ static int apply(const rnode *n, avro_value_t *v, json_t **out, hub_reject *why)
     }
     }
 avro:
-    return refuse(why, "avro.decode", "field %s: %s", where(n), avro_strerror());
+    return hub_reject_set(why, "avro.decode", "field %s: %s", where(n), avro_strerror());
 oom:
-    return refuse(why, "internal.oom", "field %s: out of memory", where(n));
+    return hub_reject_set(why, "internal.oom", "field %s: out of memory", where(n));
 }
 
 int hub_resolve_apply(const hub_resolve_plan *plan, avro_value_t *value, json_t **out,

@@ -1,6 +1,5 @@
 #include "hub_rules.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,15 +8,6 @@
 
 #define VN_UTC_OFFSET_MS (7 * 3600 * 1000LL)
 #define DAY_MS 86400000LL
-
-void hub_reject_set(hub_reject *why, const char *reason, const char *fmt, ...)
-{
-    va_list ap;
-    snprintf(why->reason, sizeof why->reason, "%s", reason);
-    va_start(ap, fmt);
-    vsnprintf(why->message, sizeof why->message, fmt, ap);
-    va_end(ap);
-}
 
 int64_t hub_local_days(int64_t epoch_ms)
 {

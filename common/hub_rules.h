@@ -52,7 +52,4 @@ json_t *hub_rule_copy(json_t *obj, const char *field, json_t *row, const char *c
  * flags (the three arrays are taken over) and the normalised document. */
 void hub_rule_finish(json_t *row, json_t *doc, json_t *facts, json_t *reconcile, json_t *flags);
 
-void hub_reject_set(hub_reject *why, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 #endif
