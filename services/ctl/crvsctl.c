@@ -1,5 +1,6 @@
 /* crvsctl: migrate the database, publish test documents, wait for the
  * services, inspect dead letters, indicators and reports. See `crvsctl help`. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "hub_build.h"
 #include "hub_log.h"
 #include "hub_pg.h"
+#include "hub_text.h"
 
 static const hub_config_setting ctl_settings[] = {
     {"schema.catalog", HUB_CFG_STRING, HUB_SCHEMA_DIR, 0, 0, "folder with catalog.tsv and .avsc files"},
@@ -44,6 +46,50 @@ int ctl_exec(PGconn *conn, const char *who, const char *sql)
     if (!res) return -1;
     PQclear(res);
     return 0;
+}
+
+FILE *ctl_open_input(const char *who, const char *path)
+{
+    if (!strcmp(path, "-")) return stdin;
+    FILE *in = fopen(path, "r");
+    if (!in) fprintf(stderr, "crvsctl %s: %s: %s\n", who, path, strerror(errno));
+    return in;
+}
+
+void ctl_close_input(FILE *in)
+{
+    if (in && in != stdin) fclose(in);
+}
+
+void ctl_print_padded(const char *s, size_t width, bool right)
+{
+    size_t w = hub_text_width(s);
+    size_t pad = w < width ? width - w : 0;
+    if (right) printf("%*s%s", (int)pad, "", s);
+    else printf("%s%*s", s, (int)pad, "");
+}
+
+void ctl_print_rows(const PGresult *res, const char *const *head)
+{
+    int cols = PQnfields(res), rows = PQntuples(res);
+    size_t *width = calloc(cols > 0 ? (size_t)cols : 1, sizeof *width);
+    if (!width) return;
+    for (int c = 0; c < cols; c++) {
+        width[c] = hub_text_width(head[c]);
+        for (int r = 0; r < rows; r++) {
+            size_t w = hub_text_width(PQgetvalue(res, r, c));
+            if (w > width[c]) width[c] = w;
+        }
+    }
+    for (int r = -1; r < rows; r++) {
+        for (int c = 0; c < cols; c++) {
+            if (c) fputs("  ", stdout);
+            const char *s = r < 0 ? head[c] : PQgetvalue(res, r, c);
+            ctl_print_padded(s, c == cols - 1 ? 0 : width[c], false);
+        }
+        putchar('\n');
+    }
+    free(width);
 }
 
 int ctl_copy_in(PGconn *conn, const char *who, const char *copy_sql, FILE *in)

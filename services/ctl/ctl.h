@@ -35,6 +35,18 @@ int ctl_exec(PGconn *conn, const char *who, const char *sql);
  * after printing PostgreSQL's message (with the line of the input that
  * failed) prefixed by "crvsctl WHO: ". */
 int ctl_copy_in(PGconn *conn, const char *who, const char *copy_sql, FILE *in);
+/* The input file an operator named, "-" for standard input; NULL after
+ * printing why ("crvsctl WHO: PATH: ..."). ctl_close_input closes it unless
+ * it is standard input. */
+FILE *ctl_open_input(const char *who, const char *path);
+/* Prints s padded with spaces to `width` terminal columns (UTF-8 display
+ * width: Vietnamese letters with diacritics count one), on the left or, with
+ * `right`, on the right. */
+void ctl_print_padded(const char *s, size_t width, bool right);
+/* Prints a query's rows as an aligned table under `head` (one title a
+ * column), two spaces between columns, the last one unpadded. */
+void ctl_print_rows(const PGresult *res, const char *const *head);
+void ctl_close_input(FILE *in);
 /* An operator's decision on one item: "ID --comment TEXT [--by NAME]",
  * --by defaulting to $USER. Returns -1 when the arguments do not fit. */
 typedef struct ctl_decision {

@@ -62,11 +62,8 @@ static int marriage_load(ctl *c, int argc, char **argv)
     }
     if (optind != argc - 1) goto usage;
     const char *path = argv[optind];
-    FILE *in = strcmp(path, "-") ? fopen(path, "r") : stdin;
-    if (!in) {
-        perror(path);
-        return CTL_FAILED;
-    }
+    FILE *in = ctl_open_input("marriage", path);
+    if (!in) return CTL_FAILED;
     int status = CTL_FAILED;
     PGconn *conn = ctl_pg(c);
     if (!conn) goto out;
@@ -88,7 +85,7 @@ static int marriage_load(ctl *c, int argc, char **argv)
     }
 out:
     if (conn) PQfinish(conn);
-    if (in != stdin) fclose(in);
+    ctl_close_input(in);
     return status;
 usage:
     fprintf(stderr, "usage: crvsctl marriage load [--source NAME] FILE.csv|-\n");

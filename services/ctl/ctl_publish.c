@@ -191,11 +191,8 @@ int ctl_publish(ctl *c, int argc, char **argv)
         return CTL_USAGE;
     }
     const char *path = argv[optind];
-    FILE *in = strcmp(path, "-") ? fopen(path, "r") : stdin;
-    if (!in) {
-        perror(path);
-        return CTL_FAILED;
-    }
+    FILE *in = ctl_open_input("publish", path);
+    if (!in) return CTL_FAILED;
     hub_avro_encoder *enc = NULL;
     hub_schema *owned_schema = NULL; /* a registry schema; the encoder borrows it */
     if (!raw) {
@@ -231,7 +228,7 @@ out:
     if (p.rk) rd_kafka_destroy(p.rk);
     hub_avro_encoder_destroy(enc);
     hub_schema_destroy(owned_schema);
-    if (in != stdin) fclose(in);
+    ctl_close_input(in);
     return status;
 usage:
     fprintf(stderr, "usage: crvsctl publish --topic T [--schema-id N] [--kafka-topic K]\n"

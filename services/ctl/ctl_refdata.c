@@ -29,11 +29,8 @@ static int load_units(ctl *c, int argc, char **argv)
     if (optind != argc - 1) goto usage;
     if (!by || !*by) by = "unknown";
     const char *path = argv[optind];
-    FILE *in = strcmp(path, "-") ? fopen(path, "r") : stdin;
-    if (!in) {
-        perror(path);
-        return CTL_FAILED;
-    }
+    FILE *in = ctl_open_input("refdata", path);
+    if (!in) return CTL_FAILED;
     int status = CTL_FAILED;
     PGresult *res = NULL;
     PGconn *conn = ctl_pg(c);
@@ -80,7 +77,7 @@ static int load_units(ctl *c, int argc, char **argv)
 out:
     PQclear(res);
     if (conn) PQfinish(conn);
-    if (in != stdin) fclose(in);
+    ctl_close_input(in);
     return status;
 usage:
     fprintf(stderr, "usage: crvsctl refdata load units [--valid-from YYYY-MM-DD] [--by NAME] "
@@ -99,12 +96,8 @@ static int show_units(ctl *c)
                               "source FROM crvs.commune_version ORDER BY version",
                               0, NULL);
     if (!res) goto out;
-    printf("%-8s %-21s %-11s %-12s %-8s %s\n", "VERSION", "LOADED", "VALID FROM", "BY", "ROWS",
-           "SOURCE");
-    for (int i = 0; i < PQntuples(res); i++)
-        printf("%-8s %-21s %-11s %-12s %-8s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
-               PQgetvalue(res, i, 5));
+    static const char *const head[] = {"VERSION", "LOADED", "VALID FROM", "BY", "ROWS", "SOURCE"};
+    ctl_print_rows(res, head);
     PQclear(res);
     res = ctl_query(conn, "refdata",
                     "SELECT p.code, p.name, count(c.code) FROM crvs.province p "

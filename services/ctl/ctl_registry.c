@@ -2,7 +2,6 @@
  * settings, the writer schema `publish` encodes with, and
  * `schema register --topic T FILE.avsc`, which checks compatibility with
  * the subject's latest version first and prints the registry's verdict. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,11 +89,8 @@ out:
 
 static char *read_all(const char *path)
 {
-    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-    if (!f) {
-        fprintf(stderr, "crvsctl schema register: %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
+    FILE *f = ctl_open_input("schema register", path);
+    if (!f) return NULL;
     char *buf = NULL;
     size_t len = 0, cap = 0, n;
     char chunk[8192];
@@ -113,7 +109,7 @@ static char *read_all(const char *path)
         len += n;
         buf[len] = '\0';
     }
-    if (f != stdin) fclose(f);
+    ctl_close_input(f);
     if (!buf) fprintf(stderr, "crvsctl schema register: %s: empty or unreadable\n", path);
     return buf;
 }

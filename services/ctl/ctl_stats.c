@@ -66,12 +66,8 @@ static int list_indicators(PGconn *conn)
                               "FROM crvs.indicator ORDER BY position",
                               0, NULL);
     if (!res) return CTL_FAILED;
-    printf("%-26s %-6s %-18s %-8s %-52s %s\n", "INDICATOR", "KIND", "VALUE", "PARAM", "BY",
-           "WHAT");
-    for (int i = 0; i < PQntuples(res); i++)
-        printf("%-26s %-6s %-18s %-8s %-52s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
-               PQgetvalue(res, i, 5));
+    static const char *const head[] = {"INDICATOR", "KIND", "VALUE", "PARAM", "BY", "WHAT"};
+    ctl_print_rows(res, head);
     PQclear(res);
     return CTL_OK;
 }
@@ -145,14 +141,6 @@ static void build_table(PGresult *res, const ctl_stats_req *r, const bool *has_l
     }
 }
 
-static void print_padded(const char *s, size_t width, bool right)
-{
-    size_t w = hub_text_width(s);
-    size_t pad = w < width ? width - w : 0;
-    if (right) printf("%*s%s", (int)pad, "", s);
-    else printf("%s%*s", s, (int)pad, "");
-}
-
 static void print_aligned(const table *t)
 {
     size_t width[2 * CTL_STATS_MAX_BY + 3];
@@ -165,13 +153,13 @@ static void print_aligned(const table *t)
     }
     for (int c = 0; c < t->n_cols; c++) {
         if (c) fputs("  ", stdout);
-        print_padded(t->head[c], c == t->n_cols - 1 && !t->numeric[c] ? 0 : width[c], t->numeric[c]);
+        ctl_print_padded(t->head[c], c == t->n_cols - 1 && !t->numeric[c] ? 0 : width[c], t->numeric[c]);
     }
     putchar('\n');
     for (int row = 0; row < t->n_rows; row++) {
         for (int c = 0; c < t->n_cols; c++) {
             if (c) fputs("  ", stdout);
-            print_padded(cell(t, row, c), width[c], t->numeric[c]);
+            ctl_print_padded(cell(t, row, c), width[c], t->numeric[c]);
         }
         putchar('\n');
     }

@@ -27,6 +27,13 @@ hub_ctl refdata load units --by itest --valid-from 2025-07-01 "$MESON_SOURCE_ROO
 hub_ctl refdata load units --by itest "$MESON_SOURCE_ROOT/tests/data/communes.csv" >/dev/null
 itest_assert_eq "$(itest_psql "SELECT max(version), count(*) FILTER (WHERE version = 2) FROM crvs.commune")" "2|12" "second load: version 2 with 12 communes"
 itest_assert_eq "$(itest_psql "SELECT count(*) FROM crvs.audit_log WHERE action = 'refdata_load'")" 2 "loads audited"
+# refdata show: the two versions under the header, columns aligned.
+hub_ctl refdata show units > "$ITEST_DIR/refdata-show.txt"
+itest_assert_eq "$(sed -n '1,3p' "$ITEST_DIR/refdata-show.txt" | awk '{print $1, $NF}' | xargs)" \
+    "VERSION SOURCE 1 $MESON_SOURCE_ROOT/tests/data/communes.csv 2 $MESON_SOURCE_ROOT/tests/data/communes.csv" \
+    "refdata show lists the versions"
+itest_assert_eq "$(sed -n '1,3p' "$ITEST_DIR/refdata-show.txt" | awk '{print index($0, $NF)}' | sort -u | wc -l)" 1 \
+    "the last column starts at one position on every line"
 
 # The dataset.
 "$CTL" loadgen --topic birth-certificate --count 3000 --seed 71 --duplicate-share 0.02 \
