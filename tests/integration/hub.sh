@@ -128,6 +128,14 @@ WHERE status = 'open' ORDER BY 2, 3;
 EOS
 }
 
+# hub_person ID DB: "vital-status death-date marital-status since birth-date"
+# of one person ("-" for what is unknown).
+hub_person() {
+    itest_psql "SELECT vital_status || ' ' || coalesce(death_date::text, '-') || ' ' || marital_status
+                       || ' ' || coalesce(marital_since::text, '-') || ' ' || coalesce(birth_date::text, '-')
+                FROM crvs.person WHERE personal_id = '$1'" "$2"
+}
+
 # hub_save_state N DB: DB's registry state and record counts into
 # $ITEST_DIR/state.N; hub_same_states N: states 2..N equal state 1 (a failure
 # shows the diff, personal data digested).

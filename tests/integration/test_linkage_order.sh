@@ -73,7 +73,7 @@ done
 hub_same_states "$n"
 
 A=079190001234 B=001088005678 D=038050000111 E=031080000222 F=031182000333 G=001160000444
-person() { itest_psql "SELECT vital_status || ' ' || coalesce(death_date::text, '-') || ' ' || marital_status || ' ' || coalesce(marital_since::text, '-') || ' ' || coalesce(birth_date::text, '-') FROM crvs.person WHERE personal_id = '$1'" linkage_1; }
+person() { hub_person "$1" linkage_1; }
 itest_assert_eq "$(person $A)" "ALIVE - DIVORCED 2025-03-01 1990-05-01" "A: divorced; birth date by majority of three sources"
 itest_assert_eq "$(person $B)" "ALIVE - DIVORCED 2025-03-01 1988-02-02" "B"
 itest_assert_eq "$(person $D)" "DECEASED 2026-01-05 DIVORCED 2026-02-01 1950-07-07" "D: deceased from the corrected date"

@@ -90,7 +90,7 @@ done
 itest_log "8 orders, one state"
 
 # The state is the one docs/linkage.md defines.
-person() { itest_psql "SELECT vital_status || ' ' || coalesce(death_date::text, '-') || ' ' || marital_status || ' ' || coalesce(marital_since::text, '-') || ' ' || coalesce(birth_date::text, '-') FROM crvs.person WHERE personal_id = '$1'" linkage_1; }
+person() { hub_person "$1" linkage_1; }
 itest_assert_eq "$(person $A)" "ALIVE - DIVORCED 2025-03-01 1990-05-01" "A: divorced, birth date by majority"
 itest_assert_eq "$(person $B)" "ALIVE - DIVORCED 2025-03-01 1988-02-02" "B"
 itest_assert_eq "$(person $D)" "DECEASED 2026-01-05 DIVORCED 2026-02-01 1950-07-07" "D: death date as corrected"
