@@ -131,6 +131,22 @@ BEGIN
 END
 $$;
 
+-- The columns every registry table ends with (CREATE TABLE ... (LIKE
+-- crvs.registry_record INCLUDING DEFAULTS)): what crvs.apply_records writes
+-- besides the service's own columns. A template only: it holds no rows.
+CREATE TABLE crvs.registry_record (
+    quality_flags text[] NOT NULL DEFAULT '{}',
+    document jsonb NOT NULL,
+    content_hash text NOT NULL,
+    version integer NOT NULL DEFAULT 1,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    source_partition integer NOT NULL,
+    source_offset bigint NOT NULL,
+    schema_id integer NOT NULL
+);
+REVOKE ALL ON crvs.registry_record FROM PUBLIC;
+
 -- Applies a batch of one registry table's records in order; each service's
 -- apply function (002, 004, 005) is this with its table and business key.
 -- Each element: {"row": {column: value, ..., "person_facts": [...],

@@ -37,15 +37,7 @@ CREATE TABLE crvs.birth_certificate (
     father_birth_date date,
     father_personal_id text,
     father_nationality text,
-    quality_flags text[] NOT NULL DEFAULT '{}',
-    document jsonb NOT NULL,
-    content_hash text NOT NULL,
-    version integer NOT NULL DEFAULT 1,
-    received_at timestamptz NOT NULL DEFAULT now(),
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    source_partition integer NOT NULL,
-    source_offset bigint NOT NULL,
-    schema_id integer NOT NULL,
+    LIKE crvs.registry_record INCLUDING DEFAULTS,
     UNIQUE (facility_code, certificate_number)
 );
 CREATE INDEX birth_certificate_birth_date ON crvs.birth_certificate (birth_date);

@@ -30,15 +30,7 @@ CREATE TABLE crvs.death_notice (
     underlying_category text,              -- 3 characters, e.g. I21
     manner text NOT NULL,
     pregnancy text NOT NULL,
-    quality_flags text[] NOT NULL DEFAULT '{}',
-    document jsonb NOT NULL,
-    content_hash text NOT NULL,
-    version integer NOT NULL DEFAULT 1,
-    received_at timestamptz NOT NULL DEFAULT now(),
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    source_partition integer NOT NULL,
-    source_offset bigint NOT NULL,
-    schema_id integer NOT NULL,
+    LIKE crvs.registry_record INCLUDING DEFAULTS,
     UNIQUE (facility_code, notice_number)
 );
 CREATE INDEX death_notice_death_date ON crvs.death_notice (death_date);
