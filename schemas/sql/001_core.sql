@@ -147,77 +147,157 @@ CREATE TABLE crvs.registry_record (
 );
 REVOKE ALL ON crvs.registry_record FROM PUBLIC;
 
--- Applies a batch of one registry table's records in order; each service's
--- apply function (002, 004, 005) is this with its table and business key.
+-- One element of a batch on its way through crvs.apply_records (its row
+-- stays in the batch: p_batch->(ord - 1)).
+CREATE TYPE crvs.apply_step AS (
+    ord integer,              -- position in the batch, from 1
+    bk text[],                -- business key, in the order of p_keys
+    meta jsonb,
+    hash text,                -- content hash: the document without event_id
+    outcome text,             -- create | correct | duplicate
+    version integer,          -- the record's version after this element
+    before jsonb,             -- correct: the document it replaces
+    final boolean,            -- the row the batch leaves for its key
+    old_id bigint,            -- the stored row of its key before the batch
+    old_received_at timestamptz
+);
+
+-- Applies a batch of one registry table's records; each service's apply
+-- function (002, 004, 005) is this with its table and business key.
 -- Each element: {"row": {column: value, ..., "person_facts": [...],
 -- "reconcile": [...]}, "meta": {"service","topic","partition","offset",
 -- "schema_id","key"}}. Returns one outcome per element, in order:
 -- create | correct | duplicate. Same business key and same content (the
--- document without event_id) is a duplicate: nothing changes, the audit
+-- document without event_id) as the stored row, or as the previous element
+-- of the batch with that key, is a duplicate: nothing changes, the audit
 -- says so. Different content is a correction: the row is replaced (same id,
--- version + 1), the audit keeps the documents before and after. A created
--- or corrected record's facts go to crvs.person_link (003_person.sql).
--- plan_cache_mode: the statements of this function and of the linkage
--- functions it calls keep one generic plan per session; left to choose,
--- PostgreSQL planned some of them again for every record, about 15% of the
--- backend's CPU per birth certificate (docs/performance.md).
+-- version + 1), the audit keeps the documents before and after.
+--
+-- The batch is applied as a set, a fixed number of statements whatever its
+-- size (docs/performance.md): the outcomes come from the stored rows and a
+-- window over the elements of each key in batch order, so they are those
+-- of applying the elements one by one; the registry gets the last version
+-- of each key in one INSERT, the audit one row per element in one INSERT,
+-- and the linkage the last version of each changed record in one call
+-- (crvs.link_records, 003_person.sql).
+-- plan_cache_mode: every statement here and in the linkage functions it
+-- calls is planned for its batch's values. A generic plan, which PL/pgSQL
+-- otherwise settles on after five calls, cannot know how many keys an
+-- array holds: measured, it read all facts of the entity through the
+-- primary key's first column, and each batch took longer than the last
+-- (docs/performance.md). Planning a few statements per batch costs little.
 CREATE FUNCTION crvs.apply_records(p_entity text, p_keys text[], p_batch jsonb)
 RETURNS SETOF text LANGUAGE plpgsql
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     tbl text := format('crvs.%I', p_entity);
-    find_sql text;
-    insert_sql text;
-    item jsonb;
-    meta jsonb;
-    r jsonb;
-    old jsonb;
-    outcome text;
+    key_cols text;      -- a stored row t's business key columns
+    step_key text;      -- the same values of a step s
+    cols text;          -- the table's columns, in order
+    vals text;          -- their values from a step s and its row r
+    olds jsonb;         -- stored rows by business key (bk::text)
+    steps crvs.apply_step[];
 BEGIN
-    find_sql := format('SELECT to_jsonb(t) FROM %s t WHERE %s FOR UPDATE', tbl,
-                       (SELECT string_agg(format('%I = ($1->>%L)', k, k), ' AND ')
-                        FROM unnest(p_keys) AS k));
-    insert_sql := format('INSERT INTO %s SELECT * FROM jsonb_populate_record(NULL::%s, $1)',
-                         tbl, tbl);
-    FOR item IN SELECT value FROM jsonb_array_elements(p_batch) LOOP
-        meta := item->'meta';
-        r := (item->'row') - 'person_facts' - 'reconcile' || jsonb_build_object(
-            'content_hash', md5(((item->'row'->'document') - 'event_id')::text),
-            'source_partition', (meta->>'partition')::integer,
-            'source_offset', (meta->>'offset')::bigint,
-            'schema_id', (meta->>'schema_id')::integer,
-            'updated_at', now());
-        EXECUTE find_sql INTO old USING r;
-        IF old IS NULL THEN
-            r := r || jsonb_build_object('id', nextval((tbl || '_id_seq')::regclass), 'version', 1,
-                                         'received_at', now());
-            EXECUTE insert_sql USING r;
-            outcome := 'create';
-        ELSIF old->>'content_hash' = r->>'content_hash' THEN
-            r := r || jsonb_build_object('version', old->'version');
-            outcome := 'duplicate';
-        ELSE
-            r := r || jsonb_build_object('id', old->'id', 'version', (old->>'version')::integer + 1,
-                                         'received_at', old->'received_at');
-            EXECUTE format('DELETE FROM %s WHERE id = $1', tbl) USING (old->>'id')::bigint;
-            EXECUTE insert_sql USING r;
-            outcome := 'correct';
-        END IF;
-        IF outcome <> 'duplicate' THEN
-            PERFORM crvs.person_link(p_entity, meta->>'key', item->'row'->'person_facts',
-                                     item->'row'->'reconcile', meta);
-        END IF;
-        INSERT INTO crvs.audit_log (service, action, entity, entity_key, source_topic,
-                                    source_partition, source_offset, schema_id,
-                                    source_system, event_id, before, after, detail)
-        VALUES (meta->>'service', outcome, p_entity, meta->>'key', meta->>'topic',
-                (meta->>'partition')::integer, (meta->>'offset')::bigint,
-                (meta->>'schema_id')::integer, r->>'source_system', r->>'event_id',
-                CASE WHEN outcome = 'correct' THEN old->'document' END,
-                CASE WHEN outcome = 'correct' THEN r->'document' END,
-                jsonb_build_object('version', (r->>'version')::integer));
-        RETURN NEXT outcome;
-    END LOOP;
+    SELECT string_agg(format('t.%I', k), ', ' ORDER BY i),
+           string_agg(format('s.bk[%s]', i), ', ' ORDER BY i)
+    INTO key_cols, step_key
+    FROM unnest(p_keys) WITH ORDINALITY AS u(k, i);
+    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum),
+           string_agg(CASE attname
+                          WHEN 'id' THEN format('coalesce(s.old_id, nextval(%L))',
+                                                tbl || '_id_seq')
+                          WHEN 'version' THEN 's.version'
+                          WHEN 'received_at' THEN 'coalesce(s.old_received_at, now())'
+                          WHEN 'updated_at' THEN 'now()'
+                          WHEN 'content_hash' THEN 's.hash'
+                          WHEN 'source_partition' THEN '(s.meta->>''partition'')::integer'
+                          WHEN 'source_offset' THEN '(s.meta->>''offset'')::bigint'
+                          WHEN 'schema_id' THEN '(s.meta->>''schema_id'')::integer'
+                          ELSE 'r.' || quote_ident(attname) END, ', ' ORDER BY attnum)
+    INTO cols, vals
+    FROM pg_attribute
+    WHERE attrelid = tbl::regclass AND attnum > 0 AND NOT attisdropped;
+
+    SELECT array_agg(ROW(e.ord, (SELECT array_agg(e.v->'row'->>k ORDER BY i)
+                                 FROM unnest(p_keys) WITH ORDINALITY AS u(k, i)),
+                         e.v->'meta', md5(((e.v->'row'->'document') - 'event_id')::text),
+                         NULL, NULL, NULL, NULL, NULL, NULL)::crvs.apply_step ORDER BY e.ord)
+    INTO steps
+    FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS e(v, ord);
+    IF steps IS NULL THEN RETURN; END IF;
+
+    -- The stored rows of the batch's keys, locked until COMMIT.
+    EXECUTE format('SELECT coalesce(jsonb_object_agg(bk::text, jsonb_build_object(
+                           ''id'', id, ''version'', version, ''content_hash'', content_hash,
+                           ''document'', document, ''received_at'', received_at)), ''{}'')
+                    FROM (SELECT ARRAY[%s] AS bk, t.* FROM %s t
+                          WHERE (%s) IN (SELECT %s FROM unnest($1) s) FOR UPDATE OF t) x',
+                   key_cols, tbl, key_cols, step_key)
+    INTO olds USING steps;
+
+    -- Outcomes and versions, as if the elements were applied one by one.
+    WITH a AS (
+        SELECT s.ord, s.bk, s.meta, s.hash, olds -> s.bk::text AS old,
+               coalesce(lag(s.hash) OVER (PARTITION BY s.bk ORDER BY s.ord),
+                        olds -> s.bk::text ->> 'content_hash') AS prev_hash
+        FROM unnest(steps) s
+    ), b AS (
+        SELECT a.*, CASE WHEN prev_hash IS NULL THEN 'create'
+                         WHEN prev_hash = hash THEN 'duplicate' ELSE 'correct' END AS result
+        FROM a
+    ), c AS (
+        SELECT b.*,
+               coalesce((old->>'version')::integer, 0)
+                   + count(*) FILTER (WHERE result <> 'duplicate') OVER (k ORDER BY ord)
+                   AS new_version,
+               max(ord) FILTER (WHERE result <> 'duplicate')
+                   OVER (k ORDER BY ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                   AS prev_changed,
+               max(ord) FILTER (WHERE result <> 'duplicate') OVER k AS last_changed
+        FROM b
+        WINDOW k AS (PARTITION BY bk)
+    )
+    SELECT array_agg(ROW(c.ord, c.bk, c.meta, c.hash, c.result, c.new_version,
+                         CASE WHEN c.result <> 'correct' THEN NULL
+                              WHEN c.prev_changed IS NULL THEN c.old->'document'
+                              ELSE p_batch->(c.prev_changed - 1)->'row'->'document' END,
+                         c.ord = c.last_changed, (c.old->>'id')::bigint,
+                         (c.old->>'received_at')::timestamptz)::crvs.apply_step ORDER BY c.ord)
+    INTO steps
+    FROM c;
+
+    -- The registry: the last version of each changed key replaces its row.
+    EXECUTE format('DELETE FROM %s WHERE id = ANY ($1)', tbl)
+    USING ARRAY(SELECT s.old_id FROM unnest(steps) s WHERE s.final AND s.old_id IS NOT NULL);
+    EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM unnest($1) s,
+                        jsonb_populate_record(NULL::%s, $2->(s.ord - 1)->''row'') r
+                    WHERE s.final ORDER BY s.ord',
+                   tbl, cols, vals, tbl)
+    USING steps, p_batch;
+
+    INSERT INTO crvs.audit_log (service, action, entity, entity_key, source_topic,
+                                source_partition, source_offset, schema_id,
+                                source_system, event_id, before, after, detail)
+    SELECT s.meta->>'service', s.outcome, p_entity, s.meta->>'key', s.meta->>'topic',
+           (s.meta->>'partition')::integer, (s.meta->>'offset')::bigint,
+           (s.meta->>'schema_id')::integer, r->>'source_system', r->>'event_id',
+           s.before, CASE WHEN s.outcome = 'correct' THEN r->'document' END,
+           jsonb_build_object('version', s.version)
+    FROM unnest(steps) s, LATERAL (SELECT p_batch->(s.ord - 1)->'row' AS r) x
+    ORDER BY s.ord;
+
+    IF EXISTS (SELECT 1 FROM unnest(steps) s WHERE s.final) THEN
+        PERFORM crvs.link_records(p_entity, (
+            SELECT jsonb_agg(jsonb_build_object(
+                       'key', s.meta->>'key',
+                       'facts', coalesce(p_batch->(s.ord - 1)->'row'->'person_facts', '[]'),
+                       'reconcile', coalesce(p_batch->(s.ord - 1)->'row'->'reconcile', '[]'),
+                       'created', s.old_id IS NULL)
+                   ORDER BY s.ord)
+            FROM unnest(steps) s WHERE s.final));
+    END IF;
+
+    RETURN QUERY SELECT s.outcome FROM unnest(steps) s ORDER BY s.ord;
 END
 $$;
 

@@ -151,30 +151,33 @@ CREATE FUNCTION crvs.mask_id(p_id text) RETURNS text LANGUAGE sql IMMUTABLE AS $
                 ELSE substr(p_id, 1, 3) || repeat('*', length(p_id) - 5) || right(p_id, 2) END
 $$;
 
--- Replaces the items of one scope by the given set (jsonb array of
--- {reason, natural_key, personal_id, source_a, source_b, detail}).
-CREATE FUNCTION crvs.reconcile_scope(p_scope text, p_items jsonb)
+-- Replaces the items of the given scopes by the given set (jsonb array of
+-- {scope, reason, natural_key, personal_id, source_a, source_b, detail}),
+-- for any number of scopes in two statements. An item already there with
+-- the same content is left alone (no new row version).
+CREATE FUNCTION crvs.reconcile_scopes(p_scopes text[], p_items jsonb)
 RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    it jsonb;
 BEGIN
-    FOR it IN SELECT value FROM jsonb_array_elements(coalesce(p_items, '[]')) LOOP
-        INSERT INTO crvs.reconciliation AS r (reason, scope, natural_key, personal_id,
-                                              source_a, source_b, detail)
-        VALUES (it->>'reason', p_scope, it->>'natural_key', it->>'personal_id',
-                it->>'source_a', it->>'source_b', it->>'detail')
-        ON CONFLICT (natural_key) DO UPDATE
-            SET detail = EXCLUDED.detail, source_a = EXCLUDED.source_a,
-                source_b = EXCLUDED.source_b, personal_id = EXCLUDED.personal_id,
-                status = CASE WHEN r.status = 'closed' THEN 'open' ELSE r.status END,
-                updated_at = CASE WHEN r.status = 'closed' OR r.detail IS DISTINCT FROM EXCLUDED.detail
-                                  THEN now() ELSE r.updated_at END;
-    END LOOP;
+    INSERT INTO crvs.reconciliation AS r (reason, scope, natural_key, personal_id,
+                                          source_a, source_b, detail)
+    SELECT DISTINCT ON (it->>'natural_key')
+           it->>'reason', it->>'scope', it->>'natural_key', it->>'personal_id',
+           it->>'source_a', it->>'source_b', it->>'detail'
+    FROM jsonb_array_elements(coalesce(p_items, '[]')) AS it
+    ORDER BY it->>'natural_key'
+    ON CONFLICT (natural_key) DO UPDATE
+        SET detail = EXCLUDED.detail, source_a = EXCLUDED.source_a,
+            source_b = EXCLUDED.source_b, personal_id = EXCLUDED.personal_id,
+            status = CASE WHEN r.status = 'closed' THEN 'open' ELSE r.status END,
+            updated_at = now()
+        WHERE r.status = 'closed'
+           OR (r.detail, r.source_a, r.source_b, r.personal_id) IS DISTINCT FROM
+              (EXCLUDED.detail, EXCLUDED.source_a, EXCLUDED.source_b, EXCLUDED.personal_id);
     UPDATE crvs.reconciliation
     SET status = 'closed', updated_at = now()
-    WHERE scope = p_scope AND status = 'open'
-      AND natural_key NOT IN (SELECT value->>'natural_key'
-                              FROM jsonb_array_elements(coalesce(p_items, '[]')));
+    WHERE scope = ANY (p_scopes) AND status = 'open'
+      AND natural_key <> ALL (ARRAY(SELECT it->>'natural_key'
+                                    FROM jsonb_array_elements(coalesce(p_items, '[]')) AS it));
 END
 $$;
 
@@ -185,197 +188,229 @@ CREATE FUNCTION crvs.is_cancelled(p_key text) RETURNS boolean LANGUAGE sql STABL
                    WHERE source_entity = 'divorce_judgment' AND cancels = p_key)
 $$;
 
-CREATE FUNCTION crvs.history_add(p_id text, p_field text, p_old text, p_new text,
-                                 p_effective date, p_source text, p_trigger text)
-RETURNS void LANGUAGE sql AS $$
-    INSERT INTO crvs.person_history (personal_id, field, old_value, new_value, effective_date,
-                                     source, trigger_source)
-    SELECT p_id, p_field, p_old, p_new, p_effective, p_source, p_trigger
-    WHERE p_old IS DISTINCT FROM p_new;
-$$;
-
--- Folds one person's facts into crvs.person (see docs/linkage.md) and
--- recomputes the person's reconciliation items.
-CREATE FUNCTION crvs.person_recompute(p_id text, p_trigger text)
+-- Folds the facts of a set of persons into crvs.person (see
+-- docs/linkage.md), writes what changed to crvs.person_history and
+-- recomputes the persons' reconciliation items: one statement for the fold,
+-- whatever the number of persons. p_triggers[i] is the record whose arrival
+-- caused p_ids[i] to be recomputed. A person no fact names any more (a
+-- corrected ID) goes.
+CREATE FUNCTION crvs.persons_recompute(p_ids text[], p_triggers text[])
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    old crvs.person;
-    n crvs.person;
-    had boolean;
-    f record;
-    items jsonb := '[]';
+    items jsonb;
 BEGIN
-    SELECT * INTO old FROM crvs.person WHERE personal_id = p_id FOR UPDATE;
-    had := FOUND;
-    IF NOT EXISTS (SELECT 1 FROM crvs.person_fact WHERE personal_id = p_id) THEN
-        -- No record names this ID any more (a corrected ID): the person goes.
-        IF had THEN
-            DELETE FROM crvs.person WHERE personal_id = p_id;
-            PERFORM crvs.history_add(p_id, 'person', 'present', NULL, NULL, NULL, p_trigger);
-        END IF;
-        PERFORM crvs.reconcile_scope('person:' || p_id, '[]');
-        RETURN;
-    END IF;
-
-    n.personal_id := p_id;
-    n.sex := crvs.id_sex(p_id);
-    SELECT birth_date INTO n.birth_date FROM crvs.person_fact
-    WHERE personal_id = p_id AND birth_date IS NOT NULL
-    GROUP BY birth_date ORDER BY count(*) DESC, birth_date LIMIT 1;
-    SELECT name, min(name_key) INTO n.name, n.name_key FROM crvs.person_fact
-    WHERE personal_id = p_id AND name IS NOT NULL
-    GROUP BY name ORDER BY count(*) DESC, name COLLATE "C" LIMIT 1;
-
-    SELECT effective_date, source_entity || ':' || source_key INTO n.death_date, n.death_source
-    FROM crvs.person_fact
-    WHERE personal_id = p_id AND kind = 'death' AND effective_date IS NOT NULL
-    ORDER BY effective_date, source_entity, source_key LIMIT 1;
-    n.vital_status := CASE WHEN n.death_date IS NULL THEN 'ALIVE' ELSE 'DECEASED' END;
-
-    n.marital_status := 'UNKNOWN';
-    FOR f IN
-        SELECT kind, effective_date, source_entity || ':' || source_key AS source
-        FROM crvs.person_fact
-        WHERE personal_id = p_id AND kind IN ('marriage', 'divorce', 'annulment')
-          AND effective_date IS NOT NULL
-          AND NOT (kind <> 'marriage' AND crvs.is_cancelled(source_key))
-        ORDER BY effective_date,
-                 CASE kind WHEN 'marriage' THEN 0 WHEN 'divorce' THEN 1 ELSE 2 END,
-                 source_entity, source_key
-    LOOP
-        n.marital_status := CASE f.kind WHEN 'marriage' THEN 'MARRIED'
-                                        WHEN 'divorce' THEN 'DIVORCED' ELSE 'ANNULLED' END;
-        n.marital_since := f.effective_date;
-        n.marital_source := f.source;
-    END LOOP;
-
-    IF had THEN
-        IF (old.sex, old.birth_date, old.name, old.name_key, old.vital_status, old.death_date,
-            old.death_source, old.marital_status, old.marital_since, old.marital_source)
-           IS DISTINCT FROM
-           (n.sex, n.birth_date, n.name, n.name_key, n.vital_status, n.death_date,
-            n.death_source, n.marital_status, n.marital_since, n.marital_source) THEN
-            UPDATE crvs.person
-            SET sex = n.sex, birth_date = n.birth_date, name = n.name, name_key = n.name_key,
-                vital_status = n.vital_status, death_date = n.death_date,
-                death_source = n.death_source, marital_status = n.marital_status,
-                marital_since = n.marital_since, marital_source = n.marital_source,
-                updated_at = now(), version = version + 1
-            WHERE personal_id = p_id;
-        END IF;
-    ELSE
+    WITH ids AS (
+        SELECT DISTINCT ON (id) id AS personal_id, trig
+        FROM unnest(p_ids, p_triggers) AS u(id, trig)
+        WHERE id IS NOT NULL
+        ORDER BY id
+    ), old AS MATERIALIZED (
+        SELECT p.* FROM crvs.person p
+        WHERE p.personal_id = ANY (p_ids)
+        ORDER BY p.personal_id
+        FOR UPDATE
+    ), f AS MATERIALIZED (
+        SELECT f.*, f.source_entity || ':' || f.source_key AS src,
+               f.kind IN ('divorce', 'annulment') AND EXISTS (
+                   SELECT 1 FROM crvs.linked_record c
+                   WHERE c.source_entity = 'divorce_judgment' AND c.cancels = f.source_key)
+                   AS cancelled
+        FROM crvs.person_fact f
+        WHERE f.personal_id = ANY (p_ids)
+    ), birth_of AS (
+        -- the date of birth most sources give (the earliest of a tie)
+        SELECT DISTINCT ON (personal_id) personal_id, birth_date
+        FROM f WHERE birth_date IS NOT NULL
+        GROUP BY personal_id, birth_date
+        ORDER BY personal_id, count(*) DESC, birth_date
+    ), name_of AS (
+        SELECT DISTINCT ON (personal_id) personal_id, name, min(name_key) AS name_key
+        FROM f WHERE name IS NOT NULL
+        GROUP BY personal_id, name
+        ORDER BY personal_id, count(*) DESC, name COLLATE "C"
+    ), death_of AS (
+        -- the earliest notified date of death
+        SELECT DISTINCT ON (personal_id) personal_id, effective_date AS death_date,
+               src AS death_source
+        FROM f WHERE kind = 'death' AND effective_date IS NOT NULL
+        ORDER BY personal_id, effective_date, source_entity, source_key
+    ), marital_of AS (
+        -- the last marriage, divorce or annulment in force, by date
+        SELECT DISTINCT ON (personal_id) personal_id,
+               CASE kind WHEN 'marriage' THEN 'MARRIED' WHEN 'divorce' THEN 'DIVORCED'
+                         ELSE 'ANNULLED' END AS marital_status,
+               effective_date AS marital_since, src AS marital_source
+        FROM f
+        WHERE kind IN ('marriage', 'divorce', 'annulment') AND effective_date IS NOT NULL
+          AND NOT cancelled
+        ORDER BY personal_id, effective_date DESC,
+                 CASE kind WHEN 'marriage' THEN 0 WHEN 'divorce' THEN 1 ELSE 2 END DESC,
+                 source_entity DESC, source_key DESC
+    ), n AS MATERIALIZED (
+        SELECT p.personal_id, crvs.id_sex(p.personal_id) AS sex, birth_of.birth_date, name_of.name,
+               name_of.name_key,
+               CASE WHEN death_of.death_date IS NULL THEN 'ALIVE' ELSE 'DECEASED' END
+                   AS vital_status,
+               death_of.death_date, death_of.death_source,
+               coalesce(marital_of.marital_status, 'UNKNOWN') AS marital_status,
+               marital_of.marital_since, marital_of.marital_source
+        FROM (SELECT DISTINCT personal_id FROM f) p
+        LEFT JOIN birth_of USING (personal_id)
+        LEFT JOIN name_of USING (personal_id)
+        LEFT JOIN death_of USING (personal_id)
+        LEFT JOIN marital_of USING (personal_id)
+    ), gone AS (
+        DELETE FROM crvs.person p
+        WHERE p.personal_id = ANY (ARRAY(SELECT o.personal_id FROM old o
+                                          WHERE o.personal_id NOT IN (SELECT personal_id FROM n)))
+    ), added AS (
         INSERT INTO crvs.person (personal_id, sex, birth_date, name, name_key, vital_status,
                                  death_date, death_source, marital_status, marital_since,
                                  marital_source)
-        VALUES (p_id, n.sex, n.birth_date, n.name, n.name_key, n.vital_status, n.death_date,
-                n.death_source, n.marital_status, n.marital_since, n.marital_source);
-    END IF;
-    -- The person's history rows, in this order, for the fields that changed:
-    -- one statement rather than a call per field (docs/performance.md).
-    INSERT INTO crvs.person_history (personal_id, field, old_value, new_value, effective_date,
-                                     source, trigger_source)
-    SELECT p_id, h.field, h.old_value, h.new_value, h.effective_date, h.source, p_trigger
-    FROM (VALUES
-            (1, 'person', CASE WHEN had THEN 'present' END, 'present', NULL::date, p_trigger),
-            (2, 'birth_date', old.birth_date::text, n.birth_date::text, NULL, p_trigger),
-            (3, 'name', old.name, n.name, NULL, p_trigger),
-            (4, 'vital_status', old.vital_status || coalesce(' ' || old.death_date, ''),
-             n.vital_status || coalesce(' ' || n.death_date, ''), n.death_date, n.death_source),
-            (5, 'marital_status', old.marital_status || coalesce(' ' || old.marital_since, ''),
+        SELECT n.personal_id, n.sex, n.birth_date, n.name, n.name_key, n.vital_status,
+               n.death_date, n.death_source, n.marital_status, n.marital_since,
+               n.marital_source
+        FROM n WHERE n.personal_id NOT IN (SELECT personal_id FROM old)
+    ), changed AS (
+        UPDATE crvs.person p
+        SET sex = n.sex, birth_date = n.birth_date, name = n.name, name_key = n.name_key,
+            vital_status = n.vital_status, death_date = n.death_date,
+            death_source = n.death_source, marital_status = n.marital_status,
+            marital_since = n.marital_since, marital_source = n.marital_source,
+            updated_at = now(), version = p.version + 1
+        FROM n
+        WHERE p.personal_id = n.personal_id
+          AND (p.sex, p.birth_date, p.name, p.name_key, p.vital_status, p.death_date,
+               p.death_source, p.marital_status, p.marital_since, p.marital_source)
+              IS DISTINCT FROM
+              (n.sex, n.birth_date, n.name, n.name_key, n.vital_status, n.death_date,
+               n.death_source, n.marital_status, n.marital_since, n.marital_source)
+    ), history AS (
+        -- The fields that changed, per person in this order. A person new
+        -- to the registry gets one row ('person'), and a row for a vital or
+        -- marital status other than the default (alive, unknown): the
+        -- values it starts with are in crvs.person, and each later change
+        -- keeps the value it replaces.
+        INSERT INTO crvs.person_history (personal_id, field, old_value, new_value,
+                                         effective_date, source, trigger_source)
+        SELECT ids.personal_id, h.field, h.old_value, h.new_value, h.effective_date, h.source,
+               ids.trig
+        FROM ids
+        LEFT JOIN old o USING (personal_id)
+        LEFT JOIN n USING (personal_id)
+        CROSS JOIN LATERAL (SELECT o.personal_id IS NOT NULL AS had) x
+        CROSS JOIN LATERAL (VALUES
+            (1, 'person', CASE WHEN had THEN 'present' END,
+             CASE WHEN n.personal_id IS NOT NULL THEN 'present' END, NULL::date,
+             CASE WHEN n.personal_id IS NOT NULL THEN ids.trig END),
+            (2, 'birth_date', CASE WHEN had THEN o.birth_date ELSE n.birth_date END::text,
+             n.birth_date::text, NULL, ids.trig),
+            (3, 'name', CASE WHEN had THEN o.name ELSE n.name END, n.name, NULL, ids.trig),
+            (4, 'vital_status',
+             CASE WHEN had THEN o.vital_status || coalesce(' ' || o.death_date, '')
+                  ELSE 'ALIVE' END,
+             n.vital_status || coalesce(' ' || n.death_date, ''), n.death_date,
+             n.death_source),
+            (5, 'marital_status',
+             CASE WHEN had THEN o.marital_status || coalesce(' ' || o.marital_since, '')
+                  ELSE 'UNKNOWN' END,
              n.marital_status || coalesce(' ' || n.marital_since, ''), n.marital_since,
              n.marital_source))
-         AS h(ord, field, old_value, new_value, effective_date, source)
-    WHERE h.old_value IS DISTINCT FROM h.new_value
-    ORDER BY h.ord;
-
-    -- Reconciliation items of this person.
-    SELECT items || coalesce(jsonb_agg(jsonb_build_object(
-               'reason', 'birth_date_mismatch',
-               'natural_key', 'birth_date_mismatch|' || p_id,
-               'personal_id', p_id,
-               'source_a', src[1], 'source_b', src[2],
-               'detail', 'sources give ' || dates)), '[]')
-    INTO items
-    FROM (SELECT array_agg(s ORDER BY bd, s) AS src,
-                 string_agg(DISTINCT bd::text, ', ') AS dates,
-                 count(DISTINCT bd) AS nd
-          FROM (SELECT DISTINCT ON (birth_date) birth_date AS bd,
-                       source_entity || ':' || source_key AS s
-                FROM crvs.person_fact
-                WHERE personal_id = p_id AND birth_date IS NOT NULL
-                ORDER BY birth_date, source_entity, source_key) d) m
-    WHERE nd > 1;
-
-    IF n.death_date IS NOT NULL THEN
-        SELECT items || coalesce(jsonb_agg(jsonb_build_object(
-                   'reason', 'divorce_after_death',
-                   'natural_key', 'divorce_after_death|' || p_id || '|' || source_key,
-                   'personal_id', p_id,
-                   'source_a', source_entity || ':' || source_key,
-                   'source_b', n.death_source,
-                   'detail', kind || ' effective ' || effective_date || ' after death on '
-                             || n.death_date)), '[]')
-        INTO items
-        FROM crvs.person_fact
-        WHERE personal_id = p_id AND kind IN ('divorce', 'annulment')
-          AND effective_date > n.death_date AND NOT crvs.is_cancelled(source_key);
-
-        SELECT items || coalesce(jsonb_agg(jsonb_build_object(
-                   'reason', 'duplicate_death',
-                   'natural_key', 'duplicate_death|' || p_id,
-                   'personal_id', p_id,
+            AS h(ord, field, old_value, new_value, effective_date, source)
+        WHERE h.old_value IS DISTINCT FROM h.new_value
+          AND (n.personal_id IS NOT NULL OR h.ord = 1)
+        ORDER BY ids.personal_id, h.ord
+    ), mismatch AS (
+        SELECT personal_id, array_agg(s ORDER BY bd, s) AS src,
+               string_agg(DISTINCT bd::text, ', ') AS dates
+        FROM (SELECT DISTINCT ON (personal_id, birth_date) personal_id, birth_date AS bd,
+                     src AS s
+              FROM f WHERE birth_date IS NOT NULL
+              ORDER BY personal_id, birth_date, source_entity, source_key) d
+        GROUP BY personal_id
+        HAVING count(*) > 1
+    ), notices AS (
+        SELECT personal_id, array_agg(src ORDER BY effective_date, source_entity, source_key)
+                   AS src,
+               string_agg(DISTINCT effective_date::text, ', ') AS dates, count(*) AS cnt
+        FROM f WHERE kind = 'death'
+        GROUP BY personal_id
+        HAVING count(*) > 1
+    )
+    SELECT coalesce(jsonb_agg(item), '[]') INTO items
+    FROM (
+        SELECT jsonb_build_object(
+                   'reason', 'birth_date_mismatch',
+                   'natural_key', 'birth_date_mismatch|' || personal_id,
                    'source_a', src[1], 'source_b', src[2],
-                   'detail', cnt || ' death notices, dates ' || dates)), '[]')
-        INTO items
-        FROM (SELECT array_agg(source_entity || ':' || source_key
-                               ORDER BY effective_date, source_entity, source_key) AS src,
-                     string_agg(DISTINCT effective_date::text, ', ') AS dates,
-                     count(*) AS cnt
-              FROM crvs.person_fact
-              WHERE personal_id = p_id AND kind = 'death') d
-        WHERE cnt > 1;
-    END IF;
-    PERFORM crvs.reconcile_scope('person:' || p_id, items);
+                   'detail', 'sources give ' || dates) || jsonb_build_object(
+                   'scope', 'person:' || personal_id, 'personal_id', personal_id)
+        FROM mismatch
+        UNION ALL
+        SELECT jsonb_build_object(
+                   'reason', 'divorce_after_death',
+                   'natural_key', 'divorce_after_death|' || f.personal_id || '|' || f.source_key,
+                   'source_a', f.src, 'source_b', n.death_source,
+                   'detail', f.kind || ' effective ' || f.effective_date || ' after death on '
+                             || n.death_date) || jsonb_build_object(
+                   'scope', 'person:' || f.personal_id, 'personal_id', f.personal_id)
+        FROM f JOIN n USING (personal_id)
+        WHERE f.kind IN ('divorce', 'annulment') AND f.effective_date > n.death_date
+          AND NOT f.cancelled
+        UNION ALL
+        SELECT jsonb_build_object(
+                   'reason', 'duplicate_death',
+                   'natural_key', 'duplicate_death|' || personal_id,
+                   'source_a', notices.src[1], 'source_b', notices.src[2],
+                   'detail', cnt || ' death notices, dates ' || dates) || jsonb_build_object(
+                   'scope', 'person:' || personal_id, 'personal_id', personal_id)
+        FROM notices JOIN n USING (personal_id)
+        WHERE n.death_date IS NOT NULL
+    ) AS found(item);
+
+    PERFORM crvs.reconcile_scopes(ARRAY(SELECT 'person:' || id FROM unnest(p_ids) AS id),
+                                  items);
 END
 $$;
 
--- A judgment's marriage and the judgment a cancellation names.
-CREATE FUNCTION crvs.judgment_recompute(p_key text)
-RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    j crvs.linked_record;
-    items jsonb := '[]';
-    num text;
-    office text;
-BEGIN
-    SELECT * INTO j FROM crvs.linked_record
-    WHERE source_entity = 'divorce_judgment' AND source_key = p_key;
-    IF FOUND THEN
-        num := j.marriage->>'registration_number';
-        office := j.marriage->>'registry_office';
-        IF num IS NOT NULL AND j.kind IN ('divorce', 'annulment') AND NOT EXISTS (
-               SELECT 1 FROM crvs.marriage m
-               WHERE m.registration_number = num
-                 AND (office IS NULL OR m.registry_office = office)) THEN
-            items := items || jsonb_build_object(
-                'reason', 'marriage_not_found',
-                'natural_key', 'marriage_not_found|' || p_key,
-                'source_a', 'divorce_judgment:' || p_key,
-                'detail', 'marriage ' || num || coalesce(' of ' || office, '')
-                          || ' is not in the marriage register');
-        END IF;
-        IF j.cancels IS NOT NULL AND NOT EXISTS (
-               SELECT 1 FROM crvs.linked_record
-               WHERE source_entity = 'divorce_judgment' AND source_key = j.cancels) THEN
-            items := items || jsonb_build_object(
-                'reason', 'cancelled_judgment_not_found',
-                'natural_key', 'cancelled_judgment_not_found|' || p_key,
-                'source_a', 'divorce_judgment:' || p_key,
-                'detail', 'cancels judgment ' || j.cancels || ', not received');
-        END IF;
-    END IF;
-    PERFORM crvs.reconcile_scope('judgment:' || p_key, items);
-END
+-- The items of a set of judgments: a divorce or annulment naming a marriage
+-- the register does not have, a cancellation naming a judgment not received.
+CREATE FUNCTION crvs.judgments_recompute(p_keys text[])
+RETURNS void LANGUAGE sql AS $$
+    SELECT crvs.reconcile_scopes(
+        ARRAY(SELECT 'judgment:' || k FROM unnest(p_keys) AS k),
+        (SELECT coalesce(jsonb_agg(item), '[]') FROM (
+            SELECT jsonb_build_object(
+                       'scope', 'judgment:' || j.source_key,
+                       'reason', 'marriage_not_found',
+                       'natural_key', 'marriage_not_found|' || j.source_key,
+                       'source_a', 'divorce_judgment:' || j.source_key,
+                       'detail', 'marriage ' || (j.marriage->>'registration_number')
+                                 || coalesce(' of ' || (j.marriage->>'registry_office'), '')
+                                 || ' is not in the marriage register') AS item
+            FROM crvs.linked_record j
+            WHERE j.source_entity = 'divorce_judgment' AND j.source_key = ANY (p_keys)
+              AND j.kind IN ('divorce', 'annulment')
+              AND j.marriage->>'registration_number' IS NOT NULL
+              AND NOT EXISTS (
+                  SELECT 1 FROM crvs.marriage m
+                  WHERE m.registration_number = j.marriage->>'registration_number'
+                    AND (j.marriage->>'registry_office' IS NULL
+                         OR m.registry_office = j.marriage->>'registry_office'))
+            UNION ALL
+            SELECT jsonb_build_object(
+                       'scope', 'judgment:' || j.source_key,
+                       'reason', 'cancelled_judgment_not_found',
+                       'natural_key', 'cancelled_judgment_not_found|' || j.source_key,
+                       'source_a', 'divorce_judgment:' || j.source_key,
+                       'detail', 'cancels judgment ' || j.cancels || ', not received')
+            FROM crvs.linked_record j
+            WHERE j.source_entity = 'divorce_judgment' AND j.source_key = ANY (p_keys)
+              AND j.cancels IS NOT NULL
+              AND NOT EXISTS (
+                  SELECT 1 FROM crvs.linked_record c
+                  WHERE c.source_entity = 'divorce_judgment' AND c.source_key = j.cancels)
+        ) AS found));
 $$;
 
 -- A marriage's status from the judgments that name it (by office and
@@ -432,119 +467,159 @@ BEGIN
 END
 $$;
 
--- Called by every service's apply function for a created or corrected
--- record: replaces the record's facts and record-level items, then
--- recomputes every person, judgment and marriage they touch (before and
--- after). p_facts: array of person facts (a fact without personal_id only
--- carries the record's kind, date, marriage and cancelled judgment);
--- p_reconcile: array of
--- {reason, personal_id?, detail}; p_meta: the batch element's meta.
-CREATE FUNCTION crvs.person_link(p_entity text, p_key text, p_facts jsonb, p_reconcile jsonb,
-                                 p_meta jsonb)
+-- Called by crvs.apply_records for the records of a batch that were created
+-- or corrected (p_recs: [{key, facts, reconcile, created}], one per key, in
+-- batch order; created: the record is new, so it stated no facts before):
+-- replaces the records' facts and record-level items, then
+-- recomputes every person, judgment and marriage they touch, before and
+-- after, each once per batch. facts: the record's person facts (a fact
+-- without personal_id only carries the record's kind, date, marriage and
+-- cancelled judgment); reconcile: [{reason, personal_id?, detail}]. Since
+-- the fold is a function of the set of facts, this is the state applying
+-- the records one by one would leave (docs/linkage.md).
+CREATE FUNCTION crvs.link_records(p_entity text, p_recs jsonb)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    src text := p_entity || ':' || p_key;
+    keys text[];
+    judgments text[] := '{}';
     ids text[];
-    judgments text[];
+    triggers text[];
     marriages bigint[];
-    old_rec crvs.linked_record;
-    lock_key text;
-    pid text;
-    jkey text;
-    mid bigint;
-    items jsonb;
+    mtriggers text[];
+    i integer;
 BEGIN
-    p_facts := coalesce(p_facts, '[]');
-    SELECT * INTO old_rec FROM crvs.linked_record
-    WHERE source_entity = p_entity AND source_key = p_key;
+    SELECT array_agg(r->>'key' ORDER BY o) INTO keys
+    FROM jsonb_array_elements(p_recs) WITH ORDINALITY AS e(r, o);
 
-    -- Everything this record touched before and touches now.
-    SELECT array_agg(DISTINCT x) INTO ids FROM (
-        SELECT personal_id AS x FROM crvs.person_fact
-        WHERE source_entity = p_entity AND source_key = p_key
-        UNION SELECT value->>'personal_id' FROM jsonb_array_elements(p_facts)) s
-    WHERE x IS NOT NULL;
-    ids := coalesce(ids, '{}');
-    judgments := '{}';
+    -- Judgments touched: the records themselves, the judgments their
+    -- cancellations name (before and now), and the cancellations naming them.
     IF p_entity = 'divorce_judgment' THEN
-        judgments := ARRAY[p_key];
-        IF old_rec.cancels IS NOT NULL THEN judgments := judgments || old_rec.cancels; END IF;
-        SELECT judgments || coalesce(array_agg(DISTINCT value->>'cancels'), '{}') INTO judgments
-        FROM jsonb_array_elements(p_facts) WHERE value->>'cancels' IS NOT NULL;
-        -- Cancellations naming this judgment, and persons of the judgments
-        -- that a (new or old) cancellation here names.
-        SELECT judgments || coalesce(array_agg(source_key), '{}') INTO judgments
-        FROM crvs.linked_record WHERE source_entity = 'divorce_judgment' AND cancels = p_key;
-        SELECT ids || coalesce(array_agg(DISTINCT personal_id), '{}') INTO ids
-        FROM crvs.person_fact
-        WHERE source_entity = 'divorce_judgment' AND source_key = ANY (judgments);
+        SELECT coalesce(array_agg(DISTINCT j), '{}') INTO judgments FROM (
+            SELECT unnest(keys) AS j
+            UNION ALL
+            SELECT l.cancels FROM crvs.linked_record l
+            WHERE l.source_entity = p_entity AND l.source_key = ANY (keys)
+            UNION ALL
+            SELECT f->>'cancels'
+            FROM jsonb_array_elements(p_recs) AS r, jsonb_array_elements(r->'facts') AS f
+            UNION ALL
+            SELECT l.source_key FROM crvs.linked_record l
+            WHERE l.source_entity = p_entity AND l.cancels = ANY (keys)) s
+        WHERE j IS NOT NULL;
     END IF;
 
+    -- Persons touched, each with the last record of the batch that touched
+    -- it: named by a record's facts now or before, or by a touched judgment.
+    WITH rec AS (
+        SELECT e.o, e.r->>'key' AS key, e.r->'facts' AS facts,
+               coalesce((e.r->>'created')::boolean, false) AS created
+        FROM jsonb_array_elements(p_recs) WITH ORDINALITY AS e(r, o)
+    ), touch AS (
+        SELECT f->>'personal_id' AS id, rec.o FROM rec, jsonb_array_elements(rec.facts) AS f
+        UNION ALL
+        SELECT pf.personal_id, rec.o FROM rec
+        JOIN crvs.person_fact pf ON pf.source_entity = p_entity AND pf.source_key = rec.key
+        WHERE NOT rec.created
+        UNION ALL
+        SELECT pf.personal_id, coalesce(
+                   (SELECT max(rec.o) FROM rec WHERE rec.key = pf.source_key),
+                   (SELECT count(*) FROM rec))
+        FROM crvs.person_fact pf
+        WHERE p_entity = 'divorce_judgment' AND pf.source_entity = p_entity
+          AND pf.source_key = ANY (judgments)
+    ), last AS (
+        SELECT DISTINCT ON (id) id, p_entity || ':' || keys[o::integer] AS trig
+        FROM touch WHERE id IS NOT NULL
+        ORDER BY id, o DESC
+    )
+    SELECT coalesce(array_agg(id ORDER BY id), '{}'), coalesce(array_agg(trig ORDER BY id), '{}')
+    INTO ids, triggers
+    FROM last;
+
     -- Serialise with concurrent batches touching the same persons or
-    -- judgments (other services, other instances), in a fixed order so that
-    -- two batches cannot wait on each other in a cycle within this call.
-    FOR lock_key IN
-        SELECT DISTINCT k FROM (SELECT 'person:' || unnest(ids) AS k
-                                UNION ALL SELECT 'judgment:' || unnest(judgments)) s
-        ORDER BY k
-    LOOP
-        PERFORM pg_advisory_xact_lock(hashtextextended(lock_key, 0));
-    END LOOP;
+    -- judgments (other services, other instances): all locks at once, in
+    -- one order, so that two batches cannot wait on each other in a cycle.
+    PERFORM pg_advisory_xact_lock(hashtextextended(k, 0))
+    FROM (SELECT k FROM (SELECT 'person:' || unnest(ids) AS k
+                         UNION SELECT 'judgment:' || unnest(judgments)) u
+          ORDER BY k) s;
 
-    SELECT array_agg(DISTINCT m.id) INTO marriages
-    FROM crvs.marriage m
-    WHERE m.spouse_a_personal_id = ANY (ids) OR m.spouse_b_personal_id = ANY (ids);
-
-    DELETE FROM crvs.person_fact WHERE source_entity = p_entity AND source_key = p_key;
+    DELETE FROM crvs.person_fact
+    WHERE source_entity = p_entity
+      AND source_key = ANY (ARRAY(SELECT r->>'key' FROM jsonb_array_elements(p_recs) AS r
+                                  WHERE NOT coalesce((r->>'created')::boolean, false)));
     INSERT INTO crvs.person_fact (source_entity, source_key, role, personal_id, kind,
                                   effective_date, sex, birth_date, name, name_key, cancels,
                                   marriage)
-    SELECT p_entity, p_key, f->>'role', f->>'personal_id', f->>'kind',
+    SELECT p_entity, r->>'key', f->>'role', f->>'personal_id', f->>'kind',
            (f->>'effective_date')::date, f->>'sex', (f->>'birth_date')::date, f->>'name',
            f->>'name_key', f->>'cancels', f->'marriage'
-    FROM jsonb_array_elements(p_facts) AS f
+    FROM jsonb_array_elements(p_recs) AS r, jsonb_array_elements(r->'facts') AS f
     WHERE f->>'personal_id' IS NOT NULL;
 
-    INSERT INTO crvs.linked_record AS r (source_entity, source_key, cancels, marriage,
+    INSERT INTO crvs.linked_record AS l (source_entity, source_key, cancels, marriage,
                                          effective_date, kind)
-    SELECT p_entity, p_key,
-           (SELECT value->>'cancels' FROM jsonb_array_elements(p_facts)
-            WHERE value->>'cancels' IS NOT NULL LIMIT 1),
-           (SELECT value->'marriage' FROM jsonb_array_elements(p_facts)
-            WHERE jsonb_typeof(value->'marriage') = 'object' LIMIT 1),
-           (SELECT min((value->>'effective_date')::date) FROM jsonb_array_elements(p_facts)),
-           (SELECT min(value->>'kind') FROM jsonb_array_elements(p_facts))
+    SELECT p_entity, r->>'key', x.cancels, x.marriage, x.effective_date, x.kind
+    FROM jsonb_array_elements(p_recs) AS r,
+         LATERAL (SELECT (array_agg(f->>'cancels') FILTER (WHERE f->>'cancels' IS NOT NULL))[1]
+                             AS cancels,
+                         (array_agg(f->'marriage')
+                              FILTER (WHERE jsonb_typeof(f->'marriage') = 'object'))[1]
+                             AS marriage,
+                         min((f->>'effective_date')::date) AS effective_date,
+                         min(f->>'kind') AS kind
+                  FROM jsonb_array_elements(r->'facts') AS f) x
     ON CONFLICT (source_entity, source_key) DO UPDATE
         SET cancels = EXCLUDED.cancels, marriage = EXCLUDED.marriage,
             effective_date = EXCLUDED.effective_date, kind = EXCLUDED.kind,
             linked_at = now();
 
-    FOREACH pid IN ARRAY ids LOOP
-        PERFORM crvs.person_recompute(pid, src);
-    END LOOP;
-    FOREACH jkey IN ARRAY judgments LOOP
-        PERFORM crvs.judgment_recompute(jkey);
-    END LOOP;
-    -- Marriages named by office and number, whoever the spouses are.
-    SELECT array_agg(DISTINCT m.id) || coalesce(marriages, '{}') INTO marriages
-    FROM crvs.marriage m, crvs.linked_record r
-    WHERE r.source_entity = 'divorce_judgment' AND r.source_key = ANY (judgments)
-      AND m.registration_number = r.marriage->>'registration_number';
-    FOREACH mid IN ARRAY coalesce(marriages, '{}') LOOP
-        PERFORM crvs.marriage_recompute(mid, src);
-    END LOOP;
+    PERFORM crvs.persons_recompute(ids, triggers);
 
-    -- Record-level items the service found.
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'reason', it->>'reason',
-               'natural_key', it->>'reason' || '|' || src || '|' || ord,
-               'personal_id', it->>'personal_id',
-               'source_a', src,
-               'detail', it->>'detail')), '[]')
-    INTO items
-    FROM jsonb_array_elements(coalesce(p_reconcile, '[]')) WITH ORDINALITY AS e(it, ord);
-    PERFORM crvs.reconcile_scope('record:' || src, items);
+    -- Judgments and marriages change only with judgments: the marriages of
+    -- the persons touched and those named by office and number.
+    IF p_entity = 'divorce_judgment' THEN
+        PERFORM crvs.judgments_recompute(judgments);
+        SELECT array_agg(mid ORDER BY mid), array_agg(trig ORDER BY mid)
+        INTO marriages, mtriggers
+        FROM (SELECT DISTINCT ON (mid) mid, trig FROM (
+                  SELECT m.id AS mid, t.trig, 1 AS pref
+                  FROM unnest(ids, triggers) AS t(id, trig)
+                  JOIN crvs.marriage m
+                    ON m.spouse_a_personal_id = t.id OR m.spouse_b_personal_id = t.id
+                  UNION ALL
+                  SELECT m.id, p_entity || ':' || r.source_key, 0
+                  FROM crvs.linked_record r
+                  JOIN crvs.marriage m ON m.registration_number = r.marriage->>'registration_number'
+                  WHERE r.source_entity = p_entity AND r.source_key = ANY (judgments)) c
+              ORDER BY mid, pref, trig) s;
+        FOR i IN 1 .. coalesce(array_length(marriages, 1), 0) LOOP
+            PERFORM crvs.marriage_recompute(marriages[i], mtriggers[i]);
+        END LOOP;
+    END IF;
+
+    -- Record-level items the services found.
+    PERFORM crvs.reconcile_scopes(
+        ARRAY(SELECT 'record:' || p_entity || ':' || k FROM unnest(keys) AS k),
+        (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'scope', 'record:' || p_entity || ':' || (r->>'key'),
+                    'reason', it->>'reason',
+                    'natural_key', (it->>'reason') || '|' || p_entity || ':' || (r->>'key')
+                                   || '|' || ord,
+                    'personal_id', it->>'personal_id',
+                    'source_a', p_entity || ':' || (r->>'key'),
+                    'detail', it->>'detail')), '[]')
+         FROM jsonb_array_elements(p_recs) AS r,
+              jsonb_array_elements(coalesce(r->'reconcile', '[]')) WITH ORDINALITY AS e(it, ord)));
 END
+$$;
+
+-- The same for one record (its batch element's meta is not needed).
+CREATE FUNCTION crvs.person_link(p_entity text, p_key text, p_facts jsonb, p_reconcile jsonb,
+                                 p_meta jsonb)
+RETURNS void LANGUAGE sql AS $$
+    SELECT crvs.link_records(p_entity, jsonb_build_array(jsonb_build_object(
+        'key', p_key, 'facts', coalesce(p_facts, '[]'), 'reconcile', p_reconcile)));
 $$;
 
 -- Loads one marriage of the register (idempotent by office and number) and
@@ -576,13 +651,13 @@ BEGIN
     INSERT INTO crvs.audit_log (service, action, entity, entity_key, source_system, detail)
     VALUES ('linkage', 'register', 'marriage', key, p_source,
             jsonb_build_object('registration_date', p_date));
-    PERFORM crvs.person_recompute(p_spouse_a, 'marriage:' || key);
-    PERFORM crvs.person_recompute(p_spouse_b, 'marriage:' || key);
+    PERFORM crvs.persons_recompute(ARRAY[p_spouse_a, p_spouse_b],
+                                   ARRAY['marriage:' || key, 'marriage:' || key]);
     PERFORM crvs.marriage_recompute(mid, 'marriage:' || key);
     -- Judgments that named this registration no longer miss it.
-    PERFORM crvs.judgment_recompute(source_key)
-    FROM crvs.linked_record
-    WHERE source_entity = 'divorce_judgment' AND marriage->>'registration_number' = p_number;
+    PERFORM crvs.judgments_recompute(ARRAY(
+        SELECT source_key FROM crvs.linked_record
+        WHERE source_entity = 'divorce_judgment' AND marriage->>'registration_number' = p_number));
     RETURN mid;
 END
 $$;
