@@ -186,9 +186,17 @@ CREATE TYPE crvs.apply_step AS (
 -- array holds: measured, it read all facts of the entity through the
 -- primary key's first column, and each batch took longer than the last
 -- (docs/performance.md). Planning a few statements per batch costs little.
+-- enable_seqscan (and jit, set on the linkage functions too): every table
+-- here and in the linkage is read by key, for
+-- a batch's keys; with statistics older than the table's growth (a
+-- registry filling faster than autovacuum analyses it) the planner chose
+-- sequential scans, each batch reading every person (docs/performance.md).
+-- jit: the same stale estimates put a batch's statements above
+-- jit_above_cost, and compiling them took about 110 ms per batch, more than
+-- the work.
 CREATE FUNCTION crvs.apply_records(p_entity text, p_keys text[], p_batch jsonb)
 RETURNS SETOF text LANGUAGE plpgsql
-SET plan_cache_mode = force_custom_plan AS $$
+SET plan_cache_mode = force_custom_plan SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     tbl text := format('crvs.%I', p_entity);
     key_cols text;      -- a stored row t's business key columns

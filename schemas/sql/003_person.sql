@@ -194,8 +194,10 @@ $$;
 -- whatever the number of persons. p_triggers[i] is the record whose arrival
 -- caused p_ids[i] to be recomputed. A person no fact names any more (a
 -- corrected ID) goes.
+-- Reads by key only (enable_seqscan: see crvs.apply_records).
 CREATE FUNCTION crvs.persons_recompute(p_ids text[], p_triggers text[])
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     items jsonb;
 BEGIN
@@ -280,11 +282,16 @@ BEGIN
             updated_at = now(), version = p.version + 1
         FROM n
         WHERE p.personal_id = n.personal_id
-          AND (p.sex, p.birth_date, p.name, p.name_key, p.vital_status, p.death_date,
-               p.death_source, p.marital_status, p.marital_since, p.marital_source)
-              IS DISTINCT FROM
-              (n.sex, n.birth_date, n.name, n.name_key, n.vital_status, n.death_date,
-               n.death_source, n.marital_status, n.marital_since, n.marital_source)
+          -- by key: only the rows whose fold changed
+          AND p.personal_id = ANY (ARRAY(
+                  SELECT o.personal_id FROM old o JOIN n USING (personal_id)
+                  WHERE (o.sex, o.birth_date, o.name, o.name_key, o.vital_status,
+                         o.death_date, o.death_source, o.marital_status, o.marital_since,
+                         o.marital_source)
+                        IS DISTINCT FROM
+                        (n.sex, n.birth_date, n.name, n.name_key, n.vital_status,
+                         n.death_date, n.death_source, n.marital_status, n.marital_since,
+                         n.marital_source)))
     ), history AS (
         -- The fields that changed, per person in this order. A person new
         -- to the registry gets one row ('person'), and a row for a vital or
@@ -478,7 +485,8 @@ $$;
 -- the fold is a function of the set of facts, this is the state applying
 -- the records one by one would leave (docs/linkage.md).
 CREATE FUNCTION crvs.link_records(p_entity text, p_recs jsonb)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     keys text[];
     judgments text[] := '{}';
