@@ -4,7 +4,7 @@
 # invalid (records lost or miscounted) or something does not start.
 #
 #   bench/run.sh [--count N] [--count-other N] [--topics "T ..."] [--latency-seconds S]
-#                [--rates "R ..."] [--two-count N] [--out FILE] [--build DIR]
+#                [--rates "R ..."] [--two-count N] [--linger MS] [--out FILE] [--build DIR]
 #
 #   --count N           records of the birth-certificate hub run (default 1000000)
 #   --count-other N     records of the death-notice and divorce-judgment hub runs (default 100000)
@@ -12,6 +12,7 @@
 #   --latency-seconds S length of each fixed-rate latency run (default 15)
 #   --rates "R ..."     fixed rates in records/s (default "500 1000 5000")
 #   --two-count N       records of the two-instance run per topic (default: the hub run's / 4, at most 100000)
+#   --linger MS         the services' batch.linger.ms (default 20, as in the tests)
 #   --out FILE          results (default bench/results/bench-<UTC time>.json)
 #   --build DIR         release build folder (default build-bench)
 #
@@ -49,7 +50,7 @@ MAX_LAG=5000
 PARTITIONS=2
 
 usage() {
-    sed -n '6,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '6,17p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -60,6 +61,7 @@ while [ $# -gt 0 ]; do
     --latency-seconds) LAT_SECONDS=$2; shift 2 ;;
     --rates) RATES=$2; shift 2 ;;
     --two-count) TWO_COUNT=$2; shift 2 ;;
+    --linger) export HUB_BATCH_LINGER=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --build) BUILD_DIR=$2; shift 2 ;;
     -h | --help) usage ;;
@@ -336,7 +338,9 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 pgver=$(itest_psql "SHOW server_version")
 jq -s --arg cpu "$cpu" --argjson cores "$cores" --arg pg "$pgver" --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     --arg commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-    '{when:$when, commit:$commit, machine:{cpu:$cpu, cores:$cores, postgresql:$pg}, results:.}' \
+    --argjson linger "${HUB_BATCH_LINGER:-20}" \
+    '{when:$when, commit:$commit, machine:{cpu:$cpu, cores:$cores, postgresql:$pg},
+      service:{batch_max_messages:500, batch_linger_ms:$linger}, results:.}' \
     "$RESULTS" >"$OUT"
 "$ROOT/bench/report.sh" "$OUT"
 echo "results: $OUT" >&2
