@@ -213,9 +213,7 @@ BEGIN
         FOR UPDATE
     ), f AS MATERIALIZED (
         SELECT f.*, f.source_entity || ':' || f.source_key AS src,
-               f.kind IN ('divorce', 'annulment') AND EXISTS (
-                   SELECT 1 FROM crvs.linked_record c
-                   WHERE c.source_entity = 'divorce_judgment' AND c.cancels = f.source_key)
+               f.kind IN ('divorce', 'annulment') AND crvs.is_cancelled(f.source_key)
                    AS cancelled
         FROM crvs.person_fact f
         WHERE f.personal_id = ANY (p_ids)
