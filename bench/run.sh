@@ -12,7 +12,7 @@
 #   --latency-seconds S length of each fixed-rate latency run (default 15)
 #   --rates "R ..."     fixed rates in records/s (default "500 1000 5000")
 #   --two-count N       records of the two-instance run per topic (default: the hub run's / 4, at most 100000)
-#   --linger MS         the services' batch.linger.ms (default 20, as in the tests)
+#   --linger MS         the services' batch.linger.ms (default 5, as shipped and in the tests)
 #   --out FILE          results (default bench/results/bench-<UTC time>.json)
 #   --build DIR         release build folder (default build-bench)
 #
@@ -338,7 +338,7 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 pgver=$(itest_psql "SHOW server_version")
 jq -s --arg cpu "$cpu" --argjson cores "$cores" --arg pg "$pgver" --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     --arg commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-    --argjson linger "${HUB_BATCH_LINGER:-20}" \
+    --argjson linger "${HUB_BATCH_LINGER:-5}" \
     '{when:$when, commit:$commit, machine:{cpu:$cpu, cores:$cores, postgresql:$pg},
       service:{batch_max_messages:500, batch_linger_ms:$linger}, results:.}' \
     "$RESULTS" >"$OUT"

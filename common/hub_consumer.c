@@ -33,7 +33,8 @@ static const hub_config_setting service_settings[] = {
     {"log.level", HUB_CFG_STRING, "info", 0, 0, "error | warn | info | debug"},
     {"schema.catalog", HUB_CFG_STRING, HUB_SCHEMA_DIR, 0, 0, "folder with catalog.tsv and .avsc files"},
     {"batch.max.messages", HUB_CFG_INT, "500", 1, 100000, "most messages per transaction"},
-    {"batch.linger.ms", HUB_CFG_INT, "20", 0, 60000, "longest wait to fill a batch"},
+    {"batch.linger.ms", HUB_CFG_INT, "5", 0, 60000,
+     "longest wait for more messages before a batch is written"},
     {"retry.backoff.initial.ms", HUB_CFG_INT, "100", 1, 60000, "first wait after a transient error"},
     {"retry.backoff.max.ms", HUB_CFG_INT, "5000", 1, 600000, "longest wait between retries"},
     {"http.port", HUB_CFG_INT, "0", 0, 65535, "port for /metrics, /healthz, /readyz (0: off)"},
@@ -727,15 +728,23 @@ static void run_loop(svc *s)
         bool deferred = false;
         int32_t deferred_partition = -1;
         int64_t deferred_offset = 0;
+        /* The linger bounds the wait for messages that have not arrived, not
+         * the time spent decoding those that have: once it is over, the
+         * batch still takes every message already fetched, up to
+         * batch.max.messages. A backlog fills batches; a thin feed waits at
+         * most the linger. */
         while (!stop_requested && s->n_items < (size_t)s->batch_max) {
             int timeout = 200;
             if (s->n_items) {
                 timeout = (int)(deadline - now_ms());
-                if (timeout <= 0) break;
+                if (timeout < 0) timeout = 0;
             }
             rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, timeout);
             hub_telemetry_tick(telemetry);
-            if (!m) continue;
+            if (!m) {
+                if (s->n_items && timeout == 0) break;
+                continue;
+            }
             if (m->err) {
                 if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                     hub_log_warn("event=consume_error code=%s error=\"%s\"",

@@ -48,7 +48,11 @@ CREATE TABLE crvs.person_fact (
     cancels text,           -- cancellation: key of the judgment it cancels
     marriage jsonb,         -- divorce/annulment: the marriage as the judgment names it
     received_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (source_entity, source_key, role)
+    -- The record's key first: every lookup names records by key, and with
+    -- the entity first the planner, whose statistics on the entity's share
+    -- lag behind a growing registry, read all facts of an entity through
+    -- the key's prefix for each batch (docs/performance.md).
+    PRIMARY KEY (source_key, source_entity, role)
 );
 CREATE INDEX person_fact_person ON crvs.person_fact (personal_id);
 CREATE INDEX person_fact_cancels ON crvs.person_fact (cancels) WHERE cancels IS NOT NULL;
@@ -63,7 +67,7 @@ CREATE TABLE crvs.linked_record (
     effective_date date,
     kind text,
     linked_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (source_entity, source_key)
+    PRIMARY KEY (source_key, source_entity) -- key first: see crvs.person_fact
 );
 -- (source_entity, cancels), not (cancels) alone: with statistics taken
 -- before the first judgments arrived, the planner otherwise reads every
@@ -73,7 +77,7 @@ CREATE TABLE crvs.linked_record (
 CREATE INDEX linked_record_cancels ON crvs.linked_record (source_entity, cancels)
     WHERE cancels IS NOT NULL;
 -- Judgments by the registration number of the marriage they name
--- (crvs.marriage_recompute).
+-- (crvs.marriages_recompute).
 CREATE INDEX linked_record_marriage_number
     ON crvs.linked_record ((marriage->>'registration_number'))
     WHERE marriage->>'registration_number' IS NOT NULL;
@@ -137,7 +141,9 @@ CREATE TABLE crvs.reconciliation (
     resolved_by text,
     resolution_comment text
 );
-CREATE INDEX reconciliation_scope ON crvs.reconciliation (scope);
+-- (scope, status): the open items of a scope are found by both, never by
+-- reading every open item through reconciliation_status.
+CREATE INDEX reconciliation_scope ON crvs.reconciliation (scope, status);
 CREATE INDEX reconciliation_status ON crvs.reconciliation (status, reason);
 
 -- The sex a personal ID's fourth digit gives (even: male, odd: female).
@@ -173,9 +179,17 @@ BEGIN
         WHERE r.status = 'closed'
            OR (r.detail, r.source_a, r.source_b, r.personal_id) IS DISTINCT FROM
               (EXCLUDED.detail, EXCLUDED.source_a, EXCLUDED.source_b, EXCLUDED.personal_id);
+    -- Each scope's open items through reconciliation_scope: a subquery per
+    -- scope, which the planner cannot turn into one read of every open item
+    -- (reconciliation_status); locked there, so that an item resolved
+    -- meanwhile is seen resolved and left alone.
     UPDATE crvs.reconciliation
     SET status = 'closed', updated_at = now()
-    WHERE scope = ANY (p_scopes) AND status = 'open'
+    WHERE id = ANY (ARRAY(
+              SELECT o.id FROM unnest(p_scopes) AS s(scope),
+                   LATERAL (SELECT r.id FROM crvs.reconciliation r
+                            WHERE r.scope = s.scope AND r.status = 'open'
+                            OFFSET 0 FOR UPDATE) o))
       AND natural_key <> ALL (ARRAY(SELECT it->>'natural_key'
                                     FROM jsonb_array_elements(coalesce(p_items, '[]')) AS it));
 END
@@ -418,58 +432,69 @@ RETURNS void LANGUAGE sql AS $$
         ) AS found));
 $$;
 
--- A marriage's status from the judgments that name it (by office and
--- number, or by the two spouses' IDs), cancelled ones left out.
-CREATE FUNCTION crvs.marriage_recompute(p_marriage bigint, p_trigger text)
-RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    m crvs.marriage;
-    jkind text;
-    jdate date;
-    jsource text;
-BEGIN
-    SELECT * INTO m FROM crvs.marriage WHERE id = p_marriage FOR UPDATE;
-    IF NOT FOUND THEN RETURN; END IF;
-    -- The judgments naming this marriage, found through indexes: by its
-    -- registration number (linked_record_marriage_number), or by both
-    -- spouses (person_fact_person): never a read of every judgment.
-    SELECT r.kind, r.effective_date, r.source_entity || ':' || r.source_key
-    INTO jkind, jdate, jsource
-    FROM crvs.linked_record r
-    WHERE r.source_entity = 'divorce_judgment'
-      AND r.source_key IN (
-          SELECT l.source_key FROM crvs.linked_record l
-          WHERE l.source_entity = 'divorce_judgment'
-            AND l.marriage->>'registration_number' = m.registration_number
-            AND coalesce(l.marriage->>'registry_office', m.registry_office) = m.registry_office
-          UNION
-          SELECT fa.source_key FROM crvs.person_fact fa
-          JOIN crvs.person_fact fb ON fb.source_entity = fa.source_entity
-                                  AND fb.source_key = fa.source_key
-          WHERE fa.source_entity = 'divorce_judgment'
-            AND fa.personal_id = m.spouse_a_personal_id
-            AND fb.personal_id = m.spouse_b_personal_id
-            AND m.spouse_a_personal_id <> m.spouse_b_personal_id)
-      AND r.kind IN ('divorce', 'annulment')
-      AND NOT crvs.is_cancelled(r.source_key)
-      AND r.effective_date >= m.registration_date
-    ORDER BY r.effective_date, r.source_key LIMIT 1;
-    IF jkind IS NULL THEN
-        jkind := 'REGISTERED';
-    ELSE
-        jkind := CASE jkind WHEN 'divorce' THEN 'DISSOLVED' ELSE 'ANNULLED' END;
-    END IF;
-    IF (m.status, m.status_since, m.status_source) IS DISTINCT FROM (jkind, jdate, jsource) THEN
-        UPDATE crvs.marriage
-        SET status = jkind, status_since = jdate, status_source = jsource, updated_at = now()
-        WHERE id = m.id;
-        INSERT INTO crvs.audit_log (service, action, entity, entity_key, detail)
-        VALUES ('linkage', 'marriage_status', 'marriage',
-                m.registry_office || '/' || m.registration_number,
-                jsonb_build_object('old', m.status, 'new', jkind, 'since', jdate,
-                                   'source', jsource, 'trigger', p_trigger));
-    END IF;
-END
+-- The status of a set of marriages from the judgments that name them (by
+-- office and number, or by the two spouses' IDs), cancelled ones left out:
+-- the earliest divorce or annulment in force on or after the registration.
+-- p_triggers[i] is the record that made marriage p_ids[i] change, for the
+-- audit. One statement whatever the number of marriages.
+CREATE FUNCTION crvs.marriages_recompute(p_ids bigint[], p_triggers text[])
+RETURNS void LANGUAGE sql
+SET plan_cache_mode = force_custom_plan SET enable_seqscan = off SET jit = off AS $$
+    WITH m AS (
+        SELECT m.id, m.registry_office, m.registration_number, m.registration_date,
+               m.spouse_a_personal_id, m.spouse_b_personal_id,
+               m.status, m.status_since, m.status_source, t.trig
+        FROM unnest(p_ids, p_triggers) AS t(id, trig)
+        JOIN crvs.marriage m ON m.id = t.id
+        ORDER BY m.id
+        FOR UPDATE OF m
+    ), now_in_force AS (
+        SELECT m.*,
+               coalesce(CASE j.kind WHEN 'divorce' THEN 'DISSOLVED'
+                                    WHEN 'annulment' THEN 'ANNULLED' END,
+                        'REGISTERED') AS new_status,
+               j.effective_date AS new_since, j.source AS new_source
+        FROM m LEFT JOIN LATERAL (
+            -- The judgments naming this marriage, found through indexes: by
+            -- its registration number (linked_record_marriage_number), or by
+            -- both spouses (person_fact_person): never a read of every judgment.
+            SELECT r.kind, r.effective_date, r.source_entity || ':' || r.source_key AS source
+            FROM crvs.linked_record r
+            WHERE r.source_entity = 'divorce_judgment'
+              AND r.source_key IN (
+                  SELECT l.source_key FROM crvs.linked_record l
+                  WHERE l.source_entity = 'divorce_judgment'
+                    AND l.marriage->>'registration_number' = m.registration_number
+                    AND coalesce(l.marriage->>'registry_office', m.registry_office)
+                        = m.registry_office
+                  UNION
+                  SELECT fa.source_key FROM crvs.person_fact fa
+                  JOIN crvs.person_fact fb ON fb.source_entity = fa.source_entity
+                                          AND fb.source_key = fa.source_key
+                  WHERE fa.source_entity = 'divorce_judgment'
+                    AND fa.personal_id = m.spouse_a_personal_id
+                    AND fb.personal_id = m.spouse_b_personal_id
+                    AND m.spouse_a_personal_id <> m.spouse_b_personal_id)
+              AND r.kind IN ('divorce', 'annulment')
+              AND NOT crvs.is_cancelled(r.source_key)
+              AND r.effective_date >= m.registration_date
+            ORDER BY r.effective_date, r.source_key LIMIT 1) j ON true
+    ), changed AS (
+        SELECT * FROM now_in_force
+        WHERE (status, status_since, status_source)
+              IS DISTINCT FROM (new_status, new_since, new_source)
+    ), updated AS (
+        UPDATE crvs.marriage x
+        SET status = c.new_status, status_since = c.new_since, status_source = c.new_source,
+            updated_at = now()
+        FROM changed c WHERE x.id = c.id
+    )
+    INSERT INTO crvs.audit_log (service, action, entity, entity_key, detail)
+    SELECT 'linkage', 'marriage_status', 'marriage',
+           c.registry_office || '/' || c.registration_number,
+           jsonb_build_object('old', c.status, 'new', c.new_status, 'since', c.new_since,
+                              'source', c.new_source, 'trigger', c.trig)
+    FROM changed c ORDER BY c.id;
 $$;
 
 -- Called by crvs.apply_records for the records of a batch that were created
@@ -490,9 +515,6 @@ DECLARE
     judgments text[] := '{}';
     ids text[];
     triggers text[];
-    marriages bigint[];
-    mtriggers text[];
-    i integer;
 BEGIN
     SELECT array_agg(r->>'key' ORDER BY o) INTO keys
     FROM jsonb_array_elements(p_recs) WITH ORDINALITY AS e(r, o);
@@ -586,8 +608,8 @@ BEGIN
     -- the persons touched and those named by office and number.
     IF p_entity = 'divorce_judgment' THEN
         PERFORM crvs.judgments_recompute(judgments);
-        SELECT array_agg(mid ORDER BY mid), array_agg(trig ORDER BY mid)
-        INTO marriages, mtriggers
+        PERFORM crvs.marriages_recompute(array_agg(mid ORDER BY mid),
+                                         array_agg(trig ORDER BY mid))
         FROM (SELECT DISTINCT ON (mid) mid, trig FROM (
                   SELECT m.id AS mid, t.trig, 1 AS pref
                   FROM unnest(ids, triggers) AS t(id, trig)
@@ -599,9 +621,6 @@ BEGIN
                   JOIN crvs.marriage m ON m.registration_number = r.marriage->>'registration_number'
                   WHERE r.source_entity = p_entity AND r.source_key = ANY (judgments)) c
               ORDER BY mid, pref, trig) s;
-        FOR i IN 1 .. coalesce(array_length(marriages, 1), 0) LOOP
-            PERFORM crvs.marriage_recompute(marriages[i], mtriggers[i]);
-        END LOOP;
     END IF;
 
     -- Record-level items the services found.
@@ -659,7 +678,7 @@ BEGIN
             jsonb_build_object('registration_date', p_date));
     PERFORM crvs.persons_recompute(ARRAY[p_spouse_a, p_spouse_b],
                                    ARRAY['marriage:' || key, 'marriage:' || key]);
-    PERFORM crvs.marriage_recompute(mid, 'marriage:' || key);
+    PERFORM crvs.marriages_recompute(ARRAY[mid], ARRAY['marriage:' || key]);
     -- Judgments that named this registration no longer miss it.
     PERFORM crvs.judgments_recompute(ARRAY(
         SELECT source_key FROM crvs.linked_record

@@ -22,7 +22,7 @@ EOC
 log.level = info
 schema.catalog = $MESON_SOURCE_ROOT/schemas/avro
 batch.max.messages = ${HUB_BATCH_MAX:-500}
-batch.linger.ms = ${HUB_BATCH_LINGER:-20}
+batch.linger.ms = ${HUB_BATCH_LINGER:-5}
 retry.backoff.initial.ms = 100
 retry.backoff.max.ms = 1000
 kafka.bootstrap.servers = $ITEST_BOOTSTRAP
