@@ -180,12 +180,15 @@ CREATE TYPE crvs.apply_step AS (
 -- of each key in one INSERT, the audit one row per element in one INSERT,
 -- and the linkage the last version of each changed record in one call
 -- (crvs.link_records, 003_person.sql).
--- plan_cache_mode: every statement here and in the linkage functions it
--- calls is planned for its batch's values. A generic plan, which PL/pgSQL
--- otherwise settles on after five calls, cannot know how many keys an
--- array holds: measured, it read all facts of the entity through the
--- primary key's first column, and each batch took longer than the last
--- (docs/performance.md). Planning a few statements per batch costs little.
+-- Plans: PostgreSQL's default (custom plans for the first calls, then a
+-- generic one when it costs no more), which plans each statement once per
+-- session instead of once per batch. That is safe because every lookup
+-- here and in the linkage probes an index that leads with the batch's keys
+-- (the record key, the personal ID, the scope): no plan can read an
+-- entity's share of a table through a prefix, which is what generic plans
+-- made from old statistics once did, each batch slower than the last, and
+-- what forcing custom plans for every batch (a third of a small batch's
+-- time) had worked around (docs/performance.md, section 5).
 -- enable_seqscan (and jit, set on the linkage functions too): every table
 -- here and in the linkage is read by key, for
 -- a batch's keys; with statistics older than the table's growth (a
@@ -196,7 +199,7 @@ CREATE TYPE crvs.apply_step AS (
 -- the work.
 CREATE FUNCTION crvs.apply_records(p_entity text, p_keys text[], p_batch jsonb)
 RETURNS SETOF text LANGUAGE plpgsql
-SET plan_cache_mode = force_custom_plan SET enable_seqscan = off SET jit = off AS $$
+SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     tbl text := format('crvs.%I', p_entity);
     key_cols text;      -- a stored row t's business key columns

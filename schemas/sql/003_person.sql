@@ -211,7 +211,7 @@ $$;
 -- Reads by key only (enable_seqscan: see crvs.apply_records).
 CREATE FUNCTION crvs.persons_recompute(p_ids text[], p_triggers text[])
 RETURNS void LANGUAGE plpgsql
-SET plan_cache_mode = force_custom_plan SET enable_seqscan = off SET jit = off AS $$
+SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     items jsonb;
 BEGIN
@@ -439,7 +439,7 @@ $$;
 -- audit. One statement whatever the number of marriages.
 CREATE FUNCTION crvs.marriages_recompute(p_ids bigint[], p_triggers text[])
 RETURNS void LANGUAGE sql
-SET plan_cache_mode = force_custom_plan SET enable_seqscan = off SET jit = off AS $$
+SET enable_seqscan = off SET jit = off AS $$
     WITH m AS (
         SELECT m.id, m.registry_office, m.registration_number, m.registration_date,
                m.spouse_a_personal_id, m.spouse_b_personal_id,
@@ -509,7 +509,7 @@ $$;
 -- the records one by one would leave (docs/linkage.md).
 CREATE FUNCTION crvs.link_records(p_entity text, p_recs jsonb)
 RETURNS void LANGUAGE plpgsql
-SET plan_cache_mode = force_custom_plan SET enable_seqscan = off SET jit = off AS $$
+SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     keys text[];
     judgments text[] := '{}';
