@@ -352,9 +352,9 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 pgver=$(itest_psql "SHOW server_version")
 jq -s --arg cpu "$cpu" --argjson cores "$cores" --arg pg "$pgver" --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     --arg commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-    --argjson linger "${HUB_BATCH_LINGER:-5}" \
+    --argjson batch_max "${HUB_BATCH_MAX:-500}" --argjson linger "${HUB_BATCH_LINGER:-5}" \
     '{when:$when, commit:$commit, machine:{cpu:$cpu, cores:$cores, postgresql:$pg},
-      service:{batch_max_messages:500, batch_linger_ms:$linger}, results:.}' \
+      service:{batch_max_messages:$batch_max, batch_linger_ms:$linger}, results:.}' \
     "$RESULTS" >"$OUT"
 "$ROOT/bench/report.sh" "$OUT"
 echo "results: $OUT" >&2

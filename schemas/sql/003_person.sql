@@ -69,11 +69,8 @@ CREATE TABLE crvs.linked_record (
     linked_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (source_key, source_entity) -- key first: see crvs.person_fact
 );
--- (source_entity, cancels), not (cancels) alone: with statistics taken
--- before the first judgments arrived, the planner otherwise reads every
--- judgment through the primary key's source_entity prefix for each
--- cancellation lookup, and the divorce service slows down quadratically
--- (docs/performance.md).
+-- Cancellations by the judgment they cancel (crvs.is_cancelled and the
+-- linkage name both columns); only cancellations are indexed.
 CREATE INDEX linked_record_cancels ON crvs.linked_record (source_entity, cancels)
     WHERE cancels IS NOT NULL;
 -- Judgments by the registration number of the marriage they name
