@@ -57,7 +57,9 @@ fi
 # them when it exits: stop the service before reading them.
 hub_stop_service "$TOPIC" 1
 sleep 1
-sed -n "${RATE:+/=== profiled/,}\$p" "$log" | awk -F'ms=' '/event=batch_committed/ {
+from=1
+[ -z "$RATE" ] || from='/=== profiled/'
+sed -n "$from,\$p" "$log" | awk -F'ms=' '/event=batch_committed/ {
         split($0, r, "records="); split(r[2], n, " "); recs += n[1]; ms += $2; b++ }
     END { if (b) printf "%d batches of %.1f records on average, %.1f ms each (the service'"'"'s view, COMMIT included)\n", b, recs / b, ms / b }'
 psql -X -P footer=off -v ON_ERROR_STOP=1 <<EOS

@@ -177,6 +177,15 @@ hub_run() {
         || { cat "$ITEST_DIR/loadgen.out" >&2; itest_fail "loadgen failed"; }
     wait_stored "$topic" $((base + n)) 3600
     t1=$(now)
+    # The writer thread logs a batch just after its COMMIT: give the last
+    # batch_committed lines a moment to reach the logs counted below.
+    local k
+    for k in $(seq 1 50); do
+        [ "$(for i in $(seq 1 "$inst"); do cat "$ITEST_DIR/$topic.$i.log"; done |
+            sed -n 's/.*event=batch_committed records=\([0-9]*\) .*/\1/p' |
+            awk '{ t += $1 } END { print t + 0 }')" -ge "$n" ] && break
+        sleep 0.1
+    done
     local svc_cpu1 pg_cpu1 rss_peak=0 rss_now=0
     svc_cpu1=$(cpu_of "${pids[@]}")
     # shellcheck disable=SC2046

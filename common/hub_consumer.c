@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,8 @@
 #include "hub_topics.h"
 #include "hub_validate.h"
 
-static volatile sig_atomic_t stop_requested;
+/* Set by signals, by a fatal error on either thread, read by both. */
+static atomic_int stop_requested;
 /* The process's metrics and health state; NULL when http.port is 0. */
 static hub_telemetry *telemetry;
 
@@ -56,6 +59,31 @@ typedef struct counters {
     uint64_t created, corrected, duplicates, dead_letters, batches, retries, conflicts;
 } counters;
 
+/* The messages of one transaction, decoded. */
+typedef struct batch {
+    item *items;
+    size_t n_items, cap_items;
+    /* The rows of all items as the apply statement's JSON parameter, built
+     * on the consumer thread (prepare_rows) so the writer only sends it;
+     * NULL until then. */
+    char *rows_text;
+    size_t n_rows;
+} batch;
+
+/* What writing a batch came to (write_batch), for wait_flight on the
+ * consumer thread. */
+typedef enum { WRITE_COMMITTED, WRITE_CONFLICT, WRITE_ABANDONED } write_status;
+
+typedef struct write_outcome {
+    write_status status;
+    counters c;
+    int attempts;
+    double tx_s;          /* the committed transaction, from BEGIN to COMMIT */
+    int64_t committed_ms; /* wall clock when it committed */
+    int64_t elapsed_ms;   /* from the first attempt, retries included */
+    char err[1024];       /* why a conflict */
+} write_outcome;
+
 typedef struct svc {
     const hub_service_spec *spec;
     hub_config *cfg;
@@ -67,9 +95,26 @@ typedef struct svc {
     hub_avro_decoder *dec;
     PGconn *pg;
     rd_kafka_t *rk;
-    item *items;
-    size_t n_items, cap_items;
-    int64_t *pos;   /* per partition: stored next offset (-2 = beginning) */
+    /* Two batches: the consumer thread decodes the next batch into `cur`
+     * while the writer thread writes `flight` (docs/architecture.md, "Two
+     * threads"). Only the consumer thread changes `cur` and `flight`; the
+     * writer sees `flight` under `mu`. The connection is the writer's while
+     * a batch is in flight; the consumer thread uses it (claims, resync,
+     * drain) only after wait_flight. */
+    batch bufs[2];
+    batch *cur;
+    batch *flight;           /* handed to the writer and not yet finished; NULL: none */
+    pthread_t writer;
+    bool writer_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_bool flight_done; /* set under mu: the writer is done with `flight` */
+    bool writer_quit;        /* under mu */
+    write_outcome outcome;   /* under mu, once flight_done */
+    atomic_int attempt_limit; /* attempts at a batch before it is given up; 0: no limit */
+    /* per partition: stored next offset (-2 = beginning); the writer
+     * advances it while the consumer thread reads it */
+    _Atomic int64_t *pos;
     bool *owned;    /* per partition: currently assigned to us */
     int n_parts;
     int batch_max, linger_ms, backoff_initial_ms, backoff_max_ms;
@@ -123,7 +168,7 @@ static int ensure_partition_slots(svc *s, int32_t partition)
 {
     if (partition < s->n_parts) return 0;
     int n = partition + 1;
-    int64_t *pos = realloc(s->pos, (size_t)n * sizeof *pos);
+    _Atomic int64_t *pos = realloc(s->pos, (size_t)n * sizeof *pos);
     if (!pos) return -1;
     s->pos = pos;
     bool *owned = realloc(s->owned, (size_t)n * sizeof *owned);
@@ -137,13 +182,16 @@ static int ensure_partition_slots(svc *s, int32_t partition)
     return 0;
 }
 
-static void clear_batch(svc *s)
+static void clear_batch(batch *b)
 {
-    for (size_t i = 0; i < s->n_items; i++) {
-        rd_kafka_message_destroy(s->items[i].msg);
-        json_decref(s->items[i].row);
+    for (size_t i = 0; i < b->n_items; i++) {
+        rd_kafka_message_destroy(b->items[i].msg);
+        json_decref(b->items[i].row);
     }
-    s->n_items = 0;
+    b->n_items = 0;
+    free(b->rows_text);
+    b->rows_text = NULL;
+    b->n_rows = 0;
 }
 
 /* ---- PostgreSQL ---------------------------------------------------------- */
@@ -245,13 +293,13 @@ static tx_result exec_simple(svc *s, const char *sql, char *err, size_t err_size
 
 /* Advances the stored offset of every partition in the batch, from the
  * position we believe is stored. */
-static tx_result advance_offsets(svc *s, char *err, size_t err_size)
+static tx_result advance_offsets(svc *s, const batch *b, char *err, size_t err_size)
 {
     for (int p = 0; p < s->n_parts; p++) {
         int64_t last = -1;
-        for (size_t i = 0; i < s->n_items; i++)
-            if (s->items[i].msg->partition == p && s->items[i].msg->offset > last)
-                last = s->items[i].msg->offset;
+        for (size_t i = 0; i < b->n_items; i++)
+            if (b->items[i].msg->partition == p && b->items[i].msg->offset > last)
+                last = b->items[i].msg->offset;
         if (last < 0) continue;
         char partition[16], expected[32], next[32];
         snprintf(partition, sizeof partition, "%d", p);
@@ -285,31 +333,54 @@ static json_t *item_envelope(const svc *s, const item *it)
                      "schema_id", (int)it->schema_id, "key", it->key);
 }
 
+/* The apply statement's parameter for the items [from, to) that hold rows:
+ * a JSON array of their envelopes; *n their number. NULL when out of memory
+ * or when no item holds a row (*n 0). */
+static char *rows_json(const svc *s, const batch *b, size_t from, size_t to, size_t *n)
+{
+    json_t *rows = json_array();
+    *n = 0;
+    for (size_t i = from; rows && i < to; i++) {
+        if (!b->items[i].row) continue;
+        json_array_append_new(rows, item_envelope(s, &b->items[i]));
+        (*n)++;
+    }
+    char *text = rows && *n ? json_dumps(rows, JSON_COMPACT) : NULL;
+    json_decref(rows);
+    return text;
+}
+
+/* Serialises a batch's rows before it is handed to the writer: the JSON
+ * text is a sixth of a batch's time, better spent while the previous batch
+ * is being written than inside the transaction. Without it (out of memory)
+ * apply_rows builds the text itself. */
+static void prepare_rows(const svc *s, batch *b)
+{
+    free(b->rows_text);
+    b->rows_text = rows_json(s, b, 0, b->n_items, &b->n_rows);
+}
+
 /* Applies items [from, to) that hold rows, in one call; counts outcomes into
  * *c. */
-static tx_result apply_rows(svc *s, size_t from, size_t to, counters *c, char *err,
-                            size_t err_size)
+static tx_result apply_rows(svc *s, const batch *b, size_t from, size_t to, counters *c,
+                            char *err, size_t err_size)
 {
-    json_t *batch = json_array();
-    size_t n = 0;
-    for (size_t i = from; i < to; i++) {
-        if (!s->items[i].row) continue;
-        json_array_append_new(batch, item_envelope(s, &s->items[i]));
-        n++;
+    size_t n;
+    char *built = NULL;
+    const char *text = b->rows_text;
+    if (from == 0 && to == b->n_items && text) {
+        n = b->n_rows;
+    } else {
+        text = built = rows_json(s, b, from, to, &n);
+        if (n == 0) return TX_OK;
     }
-    if (n == 0) {
-        json_decref(batch);
-        return TX_OK;
-    }
-    char *text = json_dumps(batch, JSON_COMPACT);
-    json_decref(batch);
     if (!text) {
         snprintf(err, err_size, "out of memory");
         return TX_TRANSIENT;
     }
     const char *params[1] = {text};
     PGresult *res = PQexecParams(s->pg, s->spec->apply_sql, 1, NULL, params, NULL, NULL, 0);
-    free(text);
+    free(built);
     hub_pg_class cls = hub_pg_classify(s->pg, res);
     if (cls != HUB_PG_OK) {
         hub_pg_error(s->pg, res, err, err_size);
@@ -361,34 +432,37 @@ static tx_result insert_dead_letter(svc *s, const item *it, char *err, size_t er
 
 /* One attempt at writing the batch. With `isolate`, each record gets a
  * savepoint and a record PostgreSQL refuses becomes a dead letter. */
-static tx_result attempt(svc *s, bool isolate, counters *c, char *err, size_t err_size)
+static tx_result attempt(svc *s, batch *b, bool isolate, counters *c, char *err,
+                         size_t err_size)
 {
     tx_result r = exec_simple(s, "BEGIN", err, err_size);
     if (r != TX_OK) return r;
-    r = advance_offsets(s, err, err_size);
-    if (r == TX_OK && !isolate) r = apply_rows(s, 0, s->n_items, c, err, err_size);
-    for (size_t i = 0; r == TX_OK && isolate && i < s->n_items; i++) {
-        item *it = &s->items[i];
+    r = advance_offsets(s, b, err, err_size);
+    if (r == TX_OK && !isolate) r = apply_rows(s, b, 0, b->n_items, c, err, err_size);
+    for (size_t i = 0; r == TX_OK && isolate && i < b->n_items; i++) {
+        item *it = &b->items[i];
         if (!it->row) continue;
         char rec_err[512];
         r = exec_simple(s, "SAVEPOINT rec", err, err_size);
         if (r != TX_OK) break;
-        r = apply_rows(s, i, i + 1, c, rec_err, sizeof rec_err);
+        r = apply_rows(s, b, i, i + 1, c, rec_err, sizeof rec_err);
         if (r == TX_DATA) {
             r = exec_simple(s, "ROLLBACK TO SAVEPOINT rec", err, err_size);
             snprintf(it->why.reason, sizeof it->why.reason, "db.refused");
             snprintf(it->why.message, sizeof it->why.message, "%s", rec_err);
             json_decref(it->row);
             it->row = NULL;
+            free(b->rows_text); /* it held this row */
+            b->rows_text = NULL;
         } else if (r == TX_OK) {
             r = exec_simple(s, "RELEASE SAVEPOINT rec", err, err_size);
         } else {
             snprintf(err, err_size, "%s", rec_err);
         }
     }
-    for (size_t i = 0; r == TX_OK && i < s->n_items; i++) {
-        if (s->items[i].row) continue;
-        r = insert_dead_letter(s, &s->items[i], err, err_size);
+    for (size_t i = 0; r == TX_OK && i < b->n_items; i++) {
+        if (b->items[i].row) continue;
+        r = insert_dead_letter(s, &b->items[i], err, err_size);
         if (r == TX_OK) c->dead_letters++;
     }
     if (r == TX_OK) r = exec_simple(s, "COMMIT", err, err_size);
@@ -426,60 +500,36 @@ static void commit_to_kafka(svc *s)
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
-/* Writes the batch, retrying transient failures until it is written or a
- * stop is requested. `max_attempts` 0 means no limit. Returns 0 when the
- * batch is committed, -1 when it was abandoned (nothing of it is stored). */
-static int write_batch(svc *s, int max_attempts)
+/* Writes a batch, retrying transient failures until it is written, a stop
+ * is requested or `attempt_limit` attempts failed; on the writer thread, or
+ * on the consumer thread while the writer is idle (drain). */
+static void write_batch(svc *s, batch *b, write_outcome *out)
 {
-    if (s->n_items == 0) return 0;
     int backoff = s->backoff_initial_ms;
     bool isolate = false;
     int64_t started = now_ms();
+    out->status = WRITE_ABANDONED;
+    out->err[0] = '\0';
     for (int n = 1;; n++) {
         char err[1024] = "";
         counters c = {0};
         if (ensure_pg(s) != 0) break;
         double tx_started = now_s();
-        tx_result r = attempt(s, isolate, &c, err, sizeof err);
+        tx_result r = attempt(s, b, isolate, &c, err, sizeof err);
         if (r == TX_OK) {
-            int64_t committed_ms = wall_ms();
+            out->status = WRITE_COMMITTED;
+            out->c = c;
+            out->attempts = n;
+            out->tx_s = now_s() - tx_started;
+            out->committed_ms = wall_ms();
+            out->elapsed_ms = now_ms() - started;
             hub_telemetry_pg_contact(telemetry, true);
-            hub_telemetry_batch(telemetry, s->n_items, now_s() - tx_started, c.created,
-                                c.corrected, c.duplicates, committed_ms);
-            for (size_t i = 0; i < s->n_items; i++) {
-                const rd_kafka_message_t *m = s->items[i].msg;
-                hub_telemetry_message(telemetry, committed_ms,
-                                      rd_kafka_message_timestamp(m, NULL), s->items[i].event_ms,
-                                      s->items[i].row ? NULL : s->items[i].why.reason);
-                if (m->offset + 1 > s->pos[m->partition]) s->pos[m->partition] = m->offset + 1;
-                if (!s->items[i].row)
-                    hub_log_info("event=dead_letter partition=%d offset=%lld reason=%s "
-                                 "message=\"%s\"",
-                                 (int)m->partition, (long long)m->offset, s->items[i].why.reason,
-                                 s->items[i].why.message);
-            }
-            s->total.created += c.created;
-            s->total.corrected += c.corrected;
-            s->total.duplicates += c.duplicates;
-            s->total.dead_letters += c.dead_letters;
-            s->total.batches++;
-            hub_log_info("event=batch_committed records=%zu created=%llu corrected=%llu "
-                         "duplicates=%llu dead_letters=%llu attempts=%d ms=%lld",
-                         s->n_items, (unsigned long long)c.created,
-                         (unsigned long long)c.corrected, (unsigned long long)c.duplicates,
-                         (unsigned long long)c.dead_letters, n,
-                         (long long)(now_ms() - started));
-            commit_to_kafka(s);
-            clear_batch(s);
-            return 0;
+            return;
         }
         if (r == TX_CONFLICT) {
-            s->total.conflicts++;
-            hub_telemetry_offset_conflict(telemetry);
-            hub_log_warn("event=offset_conflict action=drop_batch_and_resync error=\"%s\"", err);
-            clear_batch(s);
-            resync(s);
-            return -1;
+            out->status = WRITE_CONFLICT;
+            snprintf(out->err, sizeof out->err, "%s", err);
+            return;
         }
         if (r == TX_DATA && !isolate) {
             hub_log_warn("event=batch_refused action=isolate_records error=\"%s\"", err);
@@ -497,15 +547,132 @@ static int write_batch(svc *s, int max_attempts)
         hub_telemetry_pg_contact(telemetry, PQstatus(s->pg) == CONNECTION_OK);
         hub_telemetry_pg_retry(telemetry, "batch");
         hub_log_warn("event=batch_retry attempt=%d retry_in_ms=%d error=\"%s\"", n, backoff, err);
-        if (max_attempts && n >= max_attempts) break;
+        int limit = atomic_load(&s->attempt_limit);
+        if (limit && n >= limit) break;
         nap(backoff);
         backoff = next_backoff(s, backoff);
         if (stop_requested) break;
     }
-    hub_log_warn("event=batch_abandoned records=%zu reason=%s", s->n_items,
-                 s->fatal ? "fatal_error" : "stopping");
-    clear_batch(s);
-    return -1;
+}
+
+/* Once a batch is committed: stored positions, metrics, logs, the commit to
+ * Kafka; on the thread that wrote it. */
+static void finish_committed(svc *s, batch *b, const write_outcome *out)
+{
+    const counters *c = &out->c;
+    hub_telemetry_batch(telemetry, b->n_items, out->tx_s, c->created, c->corrected,
+                        c->duplicates, out->committed_ms);
+    for (size_t i = 0; i < b->n_items; i++) {
+        const item *it = &b->items[i];
+        const rd_kafka_message_t *m = it->msg;
+        hub_telemetry_message(telemetry, out->committed_ms, rd_kafka_message_timestamp(m, NULL),
+                              it->event_ms, it->row ? NULL : it->why.reason);
+        if (m->offset + 1 > s->pos[m->partition]) s->pos[m->partition] = m->offset + 1;
+        if (!it->row)
+            hub_log_info("event=dead_letter partition=%d offset=%lld reason=%s message=\"%s\"",
+                         (int)m->partition, (long long)m->offset, it->why.reason,
+                         it->why.message);
+    }
+    s->total.created += c->created;
+    s->total.corrected += c->corrected;
+    s->total.duplicates += c->duplicates;
+    s->total.dead_letters += c->dead_letters;
+    s->total.batches++;
+    hub_log_info("event=batch_committed records=%zu created=%llu corrected=%llu duplicates=%llu "
+                 "dead_letters=%llu attempts=%d ms=%lld",
+                 b->n_items, (unsigned long long)c->created, (unsigned long long)c->corrected,
+                 (unsigned long long)c->duplicates, (unsigned long long)c->dead_letters,
+                 out->attempts, (long long)out->elapsed_ms);
+    commit_to_kafka(s);
+    clear_batch(b);
+}
+
+/* On the consumer thread, once a batch was written or given up. Returns
+ * true when it was committed. One that was not takes the batch being filled
+ * with it: its messages come after, and writing them would store an offset
+ * past messages never written. */
+static bool finish_failed(svc *s, batch *b, const write_outcome *out)
+{
+    if (out->status == WRITE_COMMITTED) return true;
+    if (out->status == WRITE_CONFLICT) {
+        s->total.conflicts++;
+        hub_telemetry_offset_conflict(telemetry);
+        hub_log_warn("event=offset_conflict action=drop_batch_and_resync error=\"%s\"", out->err);
+    } else {
+        size_t n = b->n_items + (b == s->cur ? 0 : s->cur->n_items);
+        hub_log_warn("event=batch_abandoned records=%zu reason=%s", n,
+                     s->fatal ? "fatal_error" : "stopping");
+    }
+    clear_batch(b);
+    clear_batch(s->cur);
+    if (out->status == WRITE_CONFLICT) resync(s);
+    return false;
+}
+
+static void *writer_main(void *arg)
+{
+    svc *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->writer_quit && (!s->flight || s->flight_done)) pthread_cond_wait(&s->cv, &s->mu);
+        if (s->writer_quit) break;
+        batch *b = s->flight;
+        pthread_mutex_unlock(&s->mu);
+        write_outcome out;
+        write_batch(s, b, &out);
+        if (out.status == WRITE_COMMITTED) finish_committed(s, b, &out);
+        hub_telemetry_tick(telemetry);
+        pthread_mutex_lock(&s->mu);
+        s->outcome = out;
+        s->flight_done = true;
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Waits for the batch in flight, if any, and finishes it. Returns false when
+ * it was not committed (the batch being filled is then dropped too). Until it
+ * returns the connection is the writer's: call it before any other use. */
+static bool wait_flight(svc *s)
+{
+    if (!s->flight) return true;
+    pthread_mutex_lock(&s->mu);
+    while (!s->flight_done) pthread_cond_wait(&s->cv, &s->mu);
+    write_outcome out = s->outcome;
+    batch *b = s->flight;
+    s->flight = NULL;
+    s->flight_done = false;
+    pthread_mutex_unlock(&s->mu);
+    return finish_failed(s, b, &out);
+}
+
+/* Hands the batch being filled to the writer, once the one before it is
+ * finished, and goes on filling the other buffer. */
+static void submit(svc *s)
+{
+    prepare_rows(s, s->cur);
+    if (!wait_flight(s) || s->cur->n_items == 0) return;
+    atomic_store(&s->attempt_limit, 0);
+    pthread_mutex_lock(&s->mu);
+    s->flight = s->cur;
+    s->flight_done = false;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    s->cur = s->cur == &s->bufs[0] ? &s->bufs[1] : &s->bufs[0];
+}
+
+/* Writes everything pending, the batch in flight and then the one being
+ * filled, giving each up after `max_attempts` failed attempts: before
+ * partitions are revoked and before a stop. */
+static void drain(svc *s, int max_attempts)
+{
+    atomic_store(&s->attempt_limit, max_attempts);
+    if (!wait_flight(s) || s->cur->n_items == 0) return;
+    write_outcome out;
+    write_batch(s, s->cur, &out);
+    if (out.status == WRITE_COMMITTED) finish_committed(s, s->cur, &out);
+    else (void)finish_failed(s, s->cur, &out);
 }
 
 /* ---- Kafka --------------------------------------------------------------- */
@@ -527,6 +694,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     rd_kafka_error_t *e = NULL;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        /* The claim needs the connection, which the writer may hold. */
+        (void)wait_flight(s);
         if (claim_partitions(s, parts) != 0) {
             /* Stopping: take nothing rather than start at a guessed offset. */
             for (int i = 0; i < parts->cnt; i++) parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
@@ -542,8 +711,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         /* Whatever is pending is written before the partitions go, so the
          * next owner starts after it; if it cannot be written it is dropped
          * and the next owner reads it again. */
-        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) (void)write_batch(s, 3);
-        clear_batch(s);
+        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) drain(s, 3);
+        else (void)wait_flight(s);
+        clear_batch(s->cur);
         for (int i = 0; i < parts->cnt; i++)
             if (parts->elems[i].partition < s->n_parts) s->owned[parts->elems[i].partition] = false;
         log_partitions("partitions_revoked", parts);
@@ -648,16 +818,16 @@ fail:
     return NULL;
 }
 
-static int add_item(svc *s, rd_kafka_message_t *m)
+static int add_item(batch *b, rd_kafka_message_t *m)
 {
-    if (s->n_items == s->cap_items) {
-        size_t cap = s->cap_items ? s->cap_items * 2 : 256;
-        item *grown = realloc(s->items, cap * sizeof *grown);
+    if (b->n_items == b->cap_items) {
+        size_t cap = b->cap_items ? b->cap_items * 2 : 256;
+        item *grown = realloc(b->items, cap * sizeof *grown);
         if (!grown) return -1;
-        s->items = grown;
-        s->cap_items = cap;
+        b->items = grown;
+        b->cap_items = cap;
     }
-    item *it = &s->items[s->n_items++];
+    item *it = &b->items[b->n_items++];
     memset(it, 0, sizeof *it);
     it->msg = m;
     it->schema_id = -1;
@@ -669,13 +839,14 @@ static int add_item(svc *s, rd_kafka_message_t *m)
  * must be read again later (schema source unreachable): it is not added. */
 static int take_message(svc *s, rd_kafka_message_t *m)
 {
-    if (add_item(s, m) != 0) {
+    batch *b = s->cur;
+    if (add_item(b, m) != 0) {
         hub_log_error("event=out_of_memory");
         rd_kafka_message_destroy(m);
         stop_requested = 1;
         return 0;
     }
-    item *it = &s->items[s->n_items - 1];
+    item *it = &b->items[b->n_items - 1];
     json_t *doc = NULL;
     hub_decode_status st = hub_avro_decode(s->dec, m->payload, m->len, &doc, &it->schema_id,
                                            &it->why);
@@ -683,7 +854,7 @@ static int take_message(svc *s, rd_kafka_message_t *m)
         hub_log_warn("event=decode_deferred partition=%d offset=%lld reason=%s message=\"%s\"",
                      (int)m->partition, (long long)m->offset, it->why.reason, it->why.message);
         hub_telemetry_schema_deferral(telemetry);
-        s->n_items--;
+        b->n_items--;
         return 1;
     }
     if (st != HUB_DECODE_OK) return 0;
@@ -733,16 +904,21 @@ static void run_loop(svc *s)
          * batch still takes every message already fetched, up to
          * batch.max.messages. A backlog fills batches; a thin feed waits at
          * most the linger. */
-        while (!stop_requested && s->n_items < (size_t)s->batch_max) {
+        while (!stop_requested && s->cur->n_items < (size_t)s->batch_max) {
             int timeout = 200;
-            if (s->n_items) {
+            if (s->cur->n_items) {
                 timeout = (int)(deadline - now_ms());
                 if (timeout < 0) timeout = 0;
             }
             rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, timeout);
-            hub_telemetry_tick(telemetry);
+            /* A batch the writer finished is finished here at once (a
+             * failure drops the batch being filled). The loop is alive
+             * while no batch is in flight; while one is, the writer's
+             * progress is the health check's (a hung call is a stall). */
+            if (s->flight && atomic_load(&s->flight_done)) (void)wait_flight(s);
+            if (!s->flight) hub_telemetry_tick(telemetry);
             if (!m) {
-                if (s->n_items && timeout == 0) break;
+                if (s->cur->n_items && timeout == 0) break;
                 continue;
             }
             if (m->err) {
@@ -758,7 +934,7 @@ static void run_loop(svc *s)
                 rd_kafka_message_destroy(m);
                 continue;
             }
-            if (s->n_items == 0) deadline = now_ms() + s->linger_ms;
+            if (s->cur->n_items == 0) deadline = now_ms() + s->linger_ms;
             if (take_message(s, m) == 1) {
                 deferred = true;
                 deferred_partition = p;
@@ -767,7 +943,7 @@ static void run_loop(svc *s)
                 break;
             }
         }
-        if (s->n_items) (void)write_batch(s, 0);
+        if (s->cur->n_items) submit(s);
         if (deferred && !stop_requested) {
             seek_to(s, deferred_partition, deferred_offset);
             nap(defer_backoff);
@@ -794,6 +970,9 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
 {
     extern char **environ;
     svc s = {.spec = spec};
+    s.cur = &s.bufs[0];
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.cv, NULL);
     char err[1024];
     int status = 1;
     hub_log_init(spec->name, HUB_LOG_INFO);
@@ -901,6 +1080,11 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
         hub_log_error("event=subscribe_failed error=\"%s\"", rd_kafka_err2str(kerr));
         goto out;
     }
+    if (pthread_create(&s.writer, NULL, writer_main, &s) != 0) {
+        hub_log_error("event=thread_failed error=\"cannot start the writer thread\"");
+        goto out;
+    }
+    s.writer_started = true;
     hub_log_info("event=started version=%s topic=%s group=%s reader_schema=%s:%d batch_max=%d "
                  "linger_ms=%d",
                  HUB_VERSION, s.topic, s.group, hub_schema_fullname(reader),
@@ -908,9 +1092,10 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
     run_loop(&s);
     /* A stop is not a failure: what is pending is written, then we leave
      * the group so the partitions move on at once. */
+    (void)wait_flight(&s);
     if (!s.fatal) {
         stop_requested = 0;
-        (void)write_batch(&s, 3);
+        drain(&s, 3);
         stop_requested = 1;
     }
     hub_telemetry_stopping(telemetry);
@@ -923,8 +1108,19 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
                  (unsigned long long)s.total.conflicts);
     status = s.fatal ? 1 : 0;
 out:
-    clear_batch(&s);
-    free(s.items);
+    if (s.writer_started) {
+        pthread_mutex_lock(&s.mu);
+        s.writer_quit = true;
+        pthread_cond_broadcast(&s.cv);
+        pthread_mutex_unlock(&s.mu);
+        pthread_join(s.writer, NULL);
+    }
+    pthread_mutex_destroy(&s.mu);
+    pthread_cond_destroy(&s.cv);
+    for (int i = 0; i < 2; i++) {
+        clear_batch(&s.bufs[i]);
+        free(s.bufs[i].items);
+    }
     if (s.rk) rd_kafka_destroy(s.rk);
     hub_telemetry_destroy(telemetry); /* after the consumer: its callbacks report */
     telemetry = NULL;
@@ -932,7 +1128,7 @@ out:
     hub_avro_decoder_destroy(s.dec);
     hub_catalog_destroy(s.cat);
     hub_registry_destroy(s.reg); /* after the catalog, which borrows it */
-    free(s.pos);
+    free((void *)s.pos);
     free(s.owned);
     hub_config_destroy(s.cfg);
     return status;
