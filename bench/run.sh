@@ -177,13 +177,17 @@ hub_run() {
         || { cat "$ITEST_DIR/loadgen.out" >&2; itest_fail "loadgen failed"; }
     wait_stored "$topic" $((base + n)) 3600
     t1=$(now)
-    # The writer thread logs a batch just after its COMMIT: give the last
-    # batch_committed lines a moment to reach the logs counted below.
-    local k
+    # The batches (the services' batch_committed lines): how many, their
+    # records, and the time inside their transactions (BEGIN to COMMIT,
+    # attempts included). The writer thread logs a batch just after its
+    # COMMIT: the last lines may need a moment to reach the logs.
+    local k batches records tx_s
     for k in $(seq 1 50); do
-        [ "$(for i in $(seq 1 "$inst"); do cat "$ITEST_DIR/$topic.$i.log"; done |
-            sed -n 's/.*event=batch_committed records=\([0-9]*\) .*/\1/p' |
-            awk '{ t += $1 } END { print t + 0 }')" -ge "$n" ] && break
+        read -r batches records tx_s < <(for i in $(seq 1 "$inst"); do cat "$ITEST_DIR/$topic.$i.log"; done |
+            awk '/event=batch_committed/ { b++; for (f = 1; f <= NF; f++) {
+                     if ($f ~ /^records=/) r += substr($f, 9); if ($f ~ /^ms=/) t += substr($f, 4) } }
+                 END { printf "%d %d %.3f\n", b, r, t / 1000 }')
+        [ "$records" -ge "$n" ] && break
         sleep 0.1
     done
     local svc_cpu1 pg_cpu1 rss_peak=0 rss_now=0
@@ -208,13 +212,8 @@ hub_run() {
     itest_assert_eq "$audit" "$n" "$label: audit rows = records produced"
     itest_assert_eq "$dl" "$n_inval" "$label: dead letters = invalid records produced"
     itest_assert_eq "$reg" $((n - n_dup - n_corr - n_inval)) "$label: new registry rows = records with a new key"
-    # Time inside the batch transactions (the services' batch_committed
-    # lines: from BEGIN to COMMIT, attempts included), against the run's.
-    local secs batches tx_s
+    local secs
     secs=$(fsub "$t1" "$t0")
-    read -r batches tx_s < <(for i in $(seq 1 "$inst"); do cat "$ITEST_DIR/$topic.$i.log"; done |
-        awk '/event=batch_committed/ { n++; for (f = 1; f <= NF; f++) if ($f ~ /^ms=/) t += substr($f, 4) }
-             END { printf "%d %.3f\n", n, t / 1000 }')
     jq -nc --arg kind hub --arg topic "$topic" --arg lbl "$label" --argjson n "$n" \
         --argjson instances "$inst" --argjson seconds "$secs" \
         --argjson rps "$(fdiv "$n" "$secs")" \
