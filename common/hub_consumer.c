@@ -292,14 +292,24 @@ static tx_result exec_simple(svc *s, const char *sql, char *err, size_t err_size
 }
 
 /* Advances the stored offset of every partition in the batch, from the
- * position we believe is stored. */
+ * position we believe is stored. A partition's messages must come in
+ * increasing offsets from that position: anything else would store an
+ * offset past records never written, so it is refused like a conflict (the
+ * batch is dropped and read again from the stored offsets). */
 static tx_result advance_offsets(svc *s, const batch *b, char *err, size_t err_size)
 {
     for (int p = 0; p < s->n_parts; p++) {
         int64_t last = -1;
-        for (size_t i = 0; i < b->n_items; i++)
-            if (b->items[i].msg->partition == p && b->items[i].msg->offset > last)
-                last = b->items[i].msg->offset;
+        for (size_t i = 0; i < b->n_items; i++) {
+            const rd_kafka_message_t *m = b->items[i].msg;
+            if (m->partition != p) continue;
+            if (m->offset <= last || (s->pos[p] >= 0 && m->offset < s->pos[p])) {
+                snprintf(err, err_size, "partition %d: offset %lld out of order in the batch", p,
+                         (long long)m->offset);
+                return TX_CONFLICT;
+            }
+            last = m->offset;
+        }
         if (last < 0) continue;
         char partition[16], expected[32], next[32];
         snprintf(partition, sizeof partition, "%d", p);
@@ -911,11 +921,19 @@ static void run_loop(svc *s)
                 if (timeout < 0) timeout = 0;
             }
             rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, timeout);
-            /* A batch the writer finished is finished here at once (a
-             * failure drops the batch being filled). The loop is alive
-             * while no batch is in flight; while one is, the writer's
-             * progress is the health check's (a hung call is a stall). */
-            if (s->flight && atomic_load(&s->flight_done)) (void)wait_flight(s);
+            /* A batch the writer finished is finished here at once. One
+             * that was not committed drops the batch being filled and
+             * seeks back to the stored offsets; the message in hand was
+             * fetched before that seek and goes too (taken, it would
+             * start the next batch at an offset past the records the
+             * seek reads again, and the stored offset would jump over
+             * them). The loop is alive while no batch is in flight; while
+             * one is, the writer's progress is the health check's (a hung
+             * call is a stall). */
+            if (s->flight && atomic_load(&s->flight_done) && !wait_flight(s)) {
+                if (m) rd_kafka_message_destroy(m);
+                continue;
+            }
             if (!s->flight) hub_telemetry_tick(telemetry);
             if (!m) {
                 if (s->cur->n_items && timeout == 0) break;
