@@ -658,11 +658,14 @@ static bool wait_flight(svc *s)
 }
 
 /* Hands the batch being filled to the writer, once the one before it is
- * finished, and goes on filling the other buffer. */
-static void submit(svc *s)
+ * finished, and goes on filling the other buffer. Returns false when the
+ * batch before it was not committed: both were dropped, and after a
+ * conflict the partitions were sought back to their stored offsets. */
+static bool submit(svc *s)
 {
     prepare_rows(s, s->cur);
-    if (!wait_flight(s) || s->cur->n_items == 0) return;
+    if (!wait_flight(s)) return false;
+    if (s->cur->n_items == 0) return true;
     atomic_store(&s->attempt_limit, 0);
     pthread_mutex_lock(&s->mu);
     s->flight = s->cur;
@@ -670,6 +673,7 @@ static void submit(svc *s)
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     s->cur = s->cur == &s->bufs[0] ? &s->bufs[1] : &s->bufs[0];
+    return true;
 }
 
 /* Writes everything pending, the batch in flight and then the one being
@@ -961,9 +965,13 @@ static void run_loop(svc *s)
                 break;
             }
         }
-        if (s->cur->n_items) submit(s);
+        bool dropped = s->cur->n_items && !submit(s);
         if (deferred && !stop_requested) {
-            seek_to(s, deferred_partition, deferred_offset);
+            /* Read the deferred message again; unless the batches were just
+             * dropped: the partitions were then sought back to their stored
+             * offsets, before it, and seeking forward would skip the
+             * records in between. */
+            if (!dropped) seek_to(s, deferred_partition, deferred_offset);
             nap(defer_backoff);
             defer_backoff = next_backoff(s, defer_backoff);
         } else {
