@@ -138,10 +138,15 @@ CREATE TABLE crvs.reconciliation (
     resolved_by text,
     resolution_comment text
 );
--- (scope, status): the open items of a scope are found by both, never by
--- reading every open item through reconciliation_status.
+-- (scope, status): the open items of a scope are found by both. No other
+-- index leads with the status: one that did, (status, reason), was chosen
+-- for "the open items of scope X" whenever the statistics were older than
+-- the table (a registry filling faster than autovacuum analyses it), and
+-- each scope's lookup then read every open item, a cost growing with the
+-- items (docs/performance.md, section 6). The items by reason and status
+-- (operators, indicators) are read through reconciliation_reason.
 CREATE INDEX reconciliation_scope ON crvs.reconciliation (scope, status);
-CREATE INDEX reconciliation_status ON crvs.reconciliation (status, reason);
+CREATE INDEX reconciliation_reason ON crvs.reconciliation (reason, status);
 
 -- The sex a personal ID's fourth digit gives (even: male, odd: female).
 CREATE FUNCTION crvs.id_sex(p_id text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -177,9 +182,9 @@ BEGIN
            OR (r.detail, r.source_a, r.source_b, r.personal_id) IS DISTINCT FROM
               (EXCLUDED.detail, EXCLUDED.source_a, EXCLUDED.source_b, EXCLUDED.personal_id);
     -- Each scope's open items through reconciliation_scope: a subquery per
-    -- scope, which the planner cannot turn into one read of every open item
-    -- (reconciliation_status); locked there, so that an item resolved
-    -- meanwhile is seen resolved and left alone.
+    -- scope, which the planner cannot turn into one read of every open item;
+    -- locked there, so that an item resolved meanwhile is seen resolved and
+    -- left alone.
     UPDATE crvs.reconciliation
     SET status = 'closed', updated_at = now()
     WHERE id = ANY (ARRAY(
