@@ -40,8 +40,9 @@ itest_psql "ALTER SYSTEM SET pg_stat_statements.track_planning = on" >/dev/null
 itest_psql "SELECT pg_reload_conf()" >/dev/null
 itest_psql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 hub_start_service "$TOPIC" 1
-hub_ctl loadgen --topic "$TOPIC" --count "$N" --duplicate-share 0.02 --correction-share 0.01 \
-    --invalid-share 0.005 --publish --max-lag 5000 2>/dev/null
+# The benchmark's mix of duplicates, corrections and invalid records.
+mix=(--duplicate-share 0.02 --correction-share 0.01 --invalid-share 0.005)
+hub_ctl loadgen --topic "$TOPIC" --count "$N" "${mix[@]}" --publish --max-lag 5000 2>/dev/null
 hub_wait_stored 3600 "$TOPIC"
 log="$ITEST_DIR/$TOPIC.1.log"
 if [ -n "$RATE" ]; then
@@ -49,8 +50,7 @@ if [ -n "$RATE" ]; then
     itest_psql "SELECT pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
     echo "=== profiled" >>"$log"
     hub_ctl loadgen --topic "$TOPIC" --count "$N" --seed 2 --start 50000000 --rate "$RATE" \
-        --duplicate-share 0.02 --correction-share 0.01 --invalid-share 0.005 \
-        --publish --max-lag 20000 2>/dev/null
+        "${mix[@]}" --publish --max-lag 20000 2>/dev/null
     hub_wait_stored 3600 "$TOPIC"
 fi
 # A backend sends its function statistics at most once a second, and all of

@@ -190,9 +190,10 @@ CREATE TYPE crvs.apply_step AS (
 -- what forcing custom plans for every batch (a third of a small batch's
 -- time) had worked around (docs/performance.md, section 5).
 -- enable_seqscan (and jit, set on the linkage functions too): every table
--- here and in the linkage is read by a batch's keys; with statistics older than the table's growth (a
--- registry filling faster than autovacuum analyses it) the planner chose
--- sequential scans, each batch reading every person (docs/performance.md).
+-- here and in the linkage is read by a batch's keys; with statistics older
+-- than the table's growth (a registry filling faster than autovacuum
+-- analyses it) the planner chose sequential scans, each batch reading every
+-- person (docs/performance.md).
 -- jit: the same stale estimates put a batch's statements above
 -- jit_above_cost, and compiling them took about 110 ms per batch, more than
 -- the work.
