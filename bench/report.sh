@@ -10,6 +10,7 @@ if [ $# -ne 1 ] || [ ! -f "$1" ]; then echo "usage: bench/report.sh RESULTS.json
 jq -r '
   def f(d): if . == null then "-" else (. * pow(10; d) | round / pow(10; d) | tostring) end;
   "machine: \(.machine.cpu), \(.machine.cores) cores, PostgreSQL \(.machine.postgresql); commit \(.commit); \(.when)",
+  (if .broker then "broker: \(.broker)" else empty end),
   (if .service then "service: batch.max.messages \(.service.batch_max_messages), batch.linger.ms \(.service.batch_linger_ms)" else empty end),
   (.results as $r | ($r | map(.topic) | unique)[] as $t |
     ($r | map(select(.topic == $t))) as $x |

@@ -4,7 +4,8 @@
 # invalid (records lost or miscounted) or something does not start.
 #
 #   bench/run.sh [--count N] [--count-other N] [--topics "T ..."] [--latency-seconds S]
-#                [--rates "R ..."] [--two-count N] [--linger MS] [--out FILE] [--build DIR]
+#                [--rates "R ..."] [--two-count N] [--linger MS] [--kafka devbroker|apache]
+#                [--out FILE] [--build DIR]
 #
 #   --count N           records of the birth-certificate hub run (default 1000000)
 #   --count-other N     records of the death-notice and divorce-judgment hub runs (default 100000)
@@ -13,13 +14,17 @@
 #   --rates "R ..."     fixed rates in records/s (default "500 1000 5000")
 #   --two-count N       records of the two-instance run per topic (default: the hub run's / 4, at most 100000)
 #   --linger MS         the services' batch.linger.ms (default 5, as shipped and in the tests)
+#   --kafka K           the broker: devbroker (default, the development broker) or apache
+#                       (a local Apache Kafka cluster of CRVS_KAFKA_BROKERS brokers, default 3;
+#                       deploy/dev/kafka.sh; replication 3, min.insync.replicas 2)
 #   --out FILE          results (default bench/results/bench-<UTC time>.json)
 #   --build DIR         release build folder (default build-bench)
 #
 # One PostgreSQL server (fsync and synchronous_commit on, track_commit_timestamp
-# on for exact commit times) and one development broker with 2 partitions per
-# topic are started in a temporary folder on free ports (tests/integration/
-# lib.sh, hub.sh) and stopped at the end. Per topic, on the same tables:
+# on for exact commit times) and one broker (the development broker, or an
+# Apache Kafka cluster) with 2 partitions per topic are started in a
+# temporary folder on free ports (tests/integration/lib.sh, hub.sh) and
+# stopped at the end. Per topic, on the same tables:
 #   1. hub: one service instance; `crvsctl loadgen --publish --max-lag`
 #      streams N records (2% duplicates, 1% corrections, 0.5% invalid) while
 #      the service consumes; timed from the first produce to the last stored
@@ -45,13 +50,13 @@ TWO_COUNT=""
 OUT=""
 BUILD_DIR="$ROOT/build-bench"
 # Records produced but not yet stored, at most: the development broker keeps
-# about 5 MiB per partition (FACTS.md); 5000 records of < 1 KiB over 2
+# about 5 MiB per partition (docs/kafka.md); 5000 records of < 1 KiB over 2
 # partitions stay far below, and keep 10 batches of 500 waiting.
 MAX_LAG=5000
 PARTITIONS=2
 
 usage() {
-    sed -n '6,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '6,21p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -63,6 +68,10 @@ while [ $# -gt 0 ]; do
     --rates) RATES=$2; shift 2 ;;
     --two-count) TWO_COUNT=$2; shift 2 ;;
     --linger) export HUB_BATCH_LINGER=$2; shift 2 ;;
+    --kafka)
+        case "${2:-}" in devbroker | apache) export ITEST_KAFKA=$2 ;; *) usage ;; esac
+        shift 2
+        ;;
     --out) OUT=$2; shift 2 ;;
     --build) BUILD_DIR=$2; shift 2 ;;
     -h | --help) usage ;;
@@ -80,6 +89,8 @@ fi
 meson compile -C "$BUILD_DIR" >/dev/null
 
 export MESON_SOURCE_ROOT=$ROOT MESON_BUILD_ROOT=$BUILD_DIR ITEST_PARTITIONS=$PARTITIONS
+export ITEST_KAFKA_BROKERS=${CRVS_KAFKA_BROKERS:-3}
+unset ITEST_KAFKA_DIR # the benchmark's own cluster, never a shared one
 # shellcheck source=tests/integration/hub.sh
 . "$ROOT/tests/integration/hub.sh"
 # shellcheck disable=SC2034 # lib.sh prefixes its log lines with it
@@ -358,10 +369,16 @@ mkdir -p "$(dirname "$OUT")"
 cores=$(nproc)
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 pgver=$(itest_psql "SHOW server_version")
+broker="development broker (librdkafka mock cluster)"
+if [ "${ITEST_KAFKA:-devbroker}" = apache ]; then
+    # shellcheck disable=SC1091
+    broker="Apache Kafka $(. "$ITEST_KAFKA_CLUSTER/cluster.env" && echo "$KAFKA_VERSION, $BROKERS broker(s)"), replication $((ITEST_KAFKA_BROKERS < 3 ? ITEST_KAFKA_BROKERS : 3))"
+fi
 jq -s --arg cpu "$cpu" --argjson cores "$cores" --arg pg "$pgver" --arg when "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    --arg broker "$broker" \
     --arg commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     --argjson batch_max "${HUB_BATCH_MAX:-500}" --argjson linger "${HUB_BATCH_LINGER:-5}" \
-    '{when:$when, commit:$commit, machine:{cpu:$cpu, cores:$cores, postgresql:$pg},
+    '{when:$when, commit:$commit, machine:{cpu:$cpu, cores:$cores, postgresql:$pg}, broker:$broker,
       service:{batch_max_messages:$batch_max, batch_linger_ms:$linger}, results:.}' \
     "$RESULTS" >"$OUT"
 "$ROOT/bench/report.sh" "$OUT"

@@ -16,7 +16,7 @@ struct hub_telemetry {
 
     hub_metric *messages, *lag, *pg_retries, *registry;
     hub_series *created, *corrected, *duplicates, *batches, *batch_size, *tx_seconds,
-        *kafka_delay, *event_delay, *assigned, *pg_reconnects, *pg_up, *conflicts,
+        *kafka_delay, *event_delay, *assigned, *pg_reconnects, *pg_up, *conflicts, *brokers_up,
         *deferrals, *last_commit;
     hub_series *retry_connect, *retry_claim, *retry_batch;
     hub_series *lookup_ok, *lookup_not_found, *lookup_error;
@@ -104,6 +104,12 @@ static bool register_all(hub_telemetry *t, const char *version, char *err, size_
                              err_size));
     t->assigned = hub_metric_series(f, NULL);
     hub_gauge_set(t->assigned, 0);
+
+    FAMILY(hub_metrics_gauge(m, "crvs_kafka_brokers_up",
+                             "Kafka brokers this instance is connected to (librdkafka "
+                             "statistics); 0 when it reaches none.",
+                             NULL, err, err_size));
+    t->brokers_up = hub_metric_series(f, NULL);
 
     FAMILY(hub_metrics_gauge(m, "crvs_pg_up",
                              "1 when the last PostgreSQL contact succeeded, else 0.", NULL, err,
@@ -322,6 +328,29 @@ void hub_telemetry_kafka_stats(hub_telemetry *t, const char *json, size_t len,
             if (lag >= 0) hub_gauge_set(s, (double)lag);
             else hub_gauge_clear(s);
         }
+    }
+    /* Brokers of the cluster with a connection up: those with a broker id,
+     * learned from the metadata or configured (a bootstrap address keeps
+     * "configured" once its id is known), not the internal broker or the
+     * group coordinator's logical handle (a second view of a broker).
+     * Sparse connections: a consumer connects only to the leaders of its
+     * partitions and to its coordinator, so this counts what the instance
+     * needs, not the cluster's size. */
+    json_t *brokers = json_object_get(root, "brokers");
+    if (json_is_object(brokers)) {
+        const char *name;
+        json_t *bv;
+        int up = 0;
+        json_object_foreach(brokers, name, bv) {
+            const char *source = json_string_value(json_object_get(bv, "source"));
+            const char *state = json_string_value(json_object_get(bv, "state"));
+            json_t *id = json_object_get(bv, "nodeid");
+            if (source && state && json_is_integer(id) && json_integer_value(id) >= 0 &&
+                (!strcmp(source, "learned") || !strcmp(source, "configured")) &&
+                !strcmp(state, "UP"))
+                up++;
+        }
+        hub_gauge_set(t->brokers_up, up);
     }
     json_decref(root);
 }

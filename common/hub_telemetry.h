@@ -68,7 +68,9 @@ void hub_telemetry_message(hub_telemetry *t, int64_t commit_ms, int64_t kafka_ms
  * librdkafka does not know it (-1, nothing committed to Kafka yet) and
  * stored_offset() gives the partition's stored next offset (>= -2; -1 means
  * not assigned), the lag is hi_offset minus that offset. A partition with
- * neither has no lag series. stored_offset may be NULL. */
+ * neither has no lag series. stored_offset may be NULL. Also sets the
+ * number of the cluster's brokers with a connection up (brokers.* with a
+ * nodeid, source "learned" or "configured", state "UP"). */
 typedef int64_t (*hub_telemetry_offset_fn)(void *opaque, const char *topic, int32_t partition);
 void hub_telemetry_kafka_stats(hub_telemetry *t, const char *json, size_t len,
                                hub_telemetry_offset_fn stored_offset, void *opaque);

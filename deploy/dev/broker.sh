@@ -26,13 +26,8 @@ usage() {
     exit 2
 }
 
-# True while PID is a live process (a zombie waiting to be reaped is not).
-pid_alive() {
-    local state
-    kill -0 "$1" 2>/dev/null || return 1
-    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ "$state" != Z ]
-}
+# shellcheck source=deploy/dev/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # Prints the pid of the broker of RUNDIR when it is alive.
 running_pid() {

@@ -19,6 +19,7 @@ packages=(
     postgresql postgresql-client
     jq iproute2 util-linux
     prometheus chromium
+    openjdk-17-jre-headless maven kcat openssl
     ${CRVS_DEPS_EXTRA:-}
 )
 

@@ -39,7 +39,8 @@ usage() {
     sed -n '6,11p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
-is_root() { [ "$(id -u)" -eq 0 ]; }
+# shellcheck source=deploy/dev/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 find_pgbin() {
     if [ -n "${CRVS_PGBIN:-}" ]; then
@@ -60,21 +61,6 @@ find_pgbin() {
     echo "$best"
 }
 
-# True while PID is a live process (a zombie waiting to be reaped is not).
-pid_alive() {
-    local state
-    kill -0 "$1" 2>/dev/null || return 1
-    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ "$state" != Z ]
-}
-
-abspath() {
-    case "$1" in
-    /*) echo "$1" ;;
-    *) echo "$(pwd)/$1" ;;
-    esac
-}
-
 # The OS user the server of DATADIR runs as (see the header).
 server_user() {
     local data=$1 owner
@@ -89,27 +75,6 @@ server_user() {
     else
         echo "$OS_USER"
     fi
-}
-
-# as_user USER CMD...: runs CMD as USER (from / so that a cwd the user cannot
-# read, e.g. /root, does not bother initdb or postgres).
-as_user() {
-    local user=$1
-    shift
-    if is_root && [ "$user" != root ]; then
-        (cd / && runuser -u "$user" -- "$@")
-    else
-        (cd / && "$@")
-    fi
-}
-
-ensure_os_user() {
-    is_root || return 0
-    id "$OS_USER" >/dev/null 2>&1 && return 0
-    echo "$PROG: creating system user $OS_USER to run PostgreSQL (initdb refuses root)" >&2
-    useradd --system --user-group --create-home --home-dir "/var/lib/$OS_USER" \
-        --shell /usr/sbin/nologin --comment "crvs-hub development PostgreSQL" "$OS_USER" \
-        || die "useradd $OS_USER failed"
 }
 
 # Fails clearly when USER cannot reach DATADIR because a folder above it is
@@ -181,7 +146,7 @@ pg_start() {
     if ! is_root && [ -e "$data" ] && [ "$(stat -c %U "$data")" != "$(id -un)" ]; then
         die "$data belongs to $(stat -c %U "$data"); run this as root or as that user"
     fi
-    ensure_os_user
+    ensure_os_user "$OS_USER"
     mkdir -p "$data"
     user=$(server_user "$data")
     if is_root && [ ! -f "$data/PG_VERSION" ]; then

@@ -223,6 +223,11 @@ static void usage(void)
             "                                     registry, then register it (prints the id)\n"
             "  schema check --topic T FILE.avsc   can the topic's service read data written with\n"
             "                                     FILE? each incompatibility with its field\n"
+            "  topics create [--topic T]... [--partitions N] [--replication R] [--config K=V]...\n"
+            "  topics describe [--topic T]...      the hub's topics on a Kafka cluster: create the\n"
+            "  topics delete (--topic T...|--all) --yes\n"
+            "                                     missing ones, show partitions, replicas in sync,\n"
+            "                                     retention; delete (development and tests)\n"
             "configuration: kafka.* (librdkafka), pg.* (libpq), schema.catalog, sql.dir;\n"
             "schema.registry.* (the schema registry client; see docs/operations.md);\n"
             "CRVS_* environment variables override the files.\n");
@@ -296,6 +301,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "report")) status = ctl_report(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "refdata")) status = ctl_refdata(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "schema")) status = schema_command(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "topics")) status = ctl_topics(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "help")) {
         usage();
         status = CTL_OK;

@@ -108,6 +108,9 @@ int ctl_report(ctl *c, int argc, char **argv);
 int ctl_refdata(ctl *c, int argc, char **argv);
 int ctl_reconcile(ctl *c, int argc, char **argv);
 int ctl_marriage(ctl *c, int argc, char **argv);
+/* `topics create|describe|delete` (ctl_topics.c): the hub's topics on a
+ * Kafka cluster through the admin API. */
+int ctl_topics(ctl *c, int argc, char **argv);
 
 /* Schema registry (ctl_registry.c). */
 /* Sets *out to a new client (the caller destroys it) when schema.registry.url

@@ -87,16 +87,13 @@ hub_stop_all_services() {
 }
 
 # hub_fresh_run N DB [TEMPLATE]: a fresh start for one run of an order test:
-# the services stopped, a restarted broker (empty topics), a new database DB
+# the services stopped, empty topics (itest_reset_topics), a new database DB
 # made from TEMPLATE (default linkage_tpl, a migrated copy the test made),
 # configs pointing at it, and the three services started as instance N.
 hub_fresh_run() {
     local n=$1 db=$2 tpl=${3:-linkage_tpl} s
     hub_stop_all_services
-    "$ITEST_SRC/deploy/dev/broker.sh" stop "$ITEST_DIR" >/dev/null
-    "$ITEST_SRC/deploy/dev/broker.sh" start "$ITEST_BUILD" "$ITEST_DIR" 3 2>>"$ITEST_DIR/broker-start.log" \
-        || itest_fail "the broker did not restart"
-    ITEST_BOOTSTRAP=$(cat "$ITEST_DIR/bootstrap")
+    itest_reset_topics
     hub_write_configs
     sed -i "s/^pg.dbname = .*/pg.dbname = $db/" "$ITEST_DIR"/*.conf
     itest_psql "CREATE DATABASE $db TEMPLATE $tpl" >/dev/null

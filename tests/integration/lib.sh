@@ -6,12 +6,23 @@
 #   itest_assert_eq "$(itest_psql 'SELECT 1')" 1 "PostgreSQL answers"
 #
 # itest_setup gives the test its own PostgreSQL server (initdb in a temporary
-# folder, own port on 127.0.0.1; deploy/dev/pg.sh) and its own development
-# broker (deploy/dev/broker.sh), and registers an EXIT trap that stops both
-# and removes the folder. After it returns:
+# folder, own port on 127.0.0.1; deploy/dev/pg.sh) and a Kafka broker, and
+# registers an EXIT trap that stops what it started and removes the folder.
+# The broker is chosen by ITEST_KAFKA:
+#   devbroker (default)  the test's own development broker (librdkafka's mock
+#                        cluster; deploy/dev/broker.sh)
+#   apache               Apache Kafka (deploy/dev/kafka.sh): the running
+#                        cluster in ITEST_KAFKA_DIR, shared by the tests of one
+#                        run (./dev test starts one of 3 brokers), or else the
+#                        test's own cluster of ITEST_KAFKA_BROKERS (default 3)
+#                        brokers. The hub's topics are deleted and created
+#                        anew for every test (ITEST_PARTITIONS partitions,
+#                        replication 3, min.insync.replicas 2 on 3 brokers).
+# After it returns:
 #   ITEST_DIR        the test's folder (/tmp/crvs-itest.XXXXXX); put files and
 #                    logs (*.log, printed on failure) and pid files there
-#   ITEST_BOOTSTRAP  the broker's bootstrap address (host:port)
+#   ITEST_BOOTSTRAP  the broker's bootstrap address (host:port[,host:port...])
+#   ITEST_KAFKA_CLUSTER  with apache: the cluster's folder (kafka.sh DIR)
 #   PGHOST=127.0.0.1 PGPORT PGUSER=crvs_admin PGDATABASE=crvs (exported, so a
 #                    bare psql reaches the test's database as its superuser;
 #                    the services' role is crvs_service)
@@ -21,7 +32,9 @@
 # itest_assert_eq ACTUAL EXPECTED WHAT, itest_fail MSG, itest_skip MSG,
 # itest_log MSG, itest_require CMD..., itest_pid_alive PID, itest_on_exit CMD (cleanup run before
 # the servers stop; do not set your own EXIT trap), itest_pg_stop /
-# itest_pg_start (outage tests), itest_stop_servers.
+# itest_pg_start (outage tests), itest_stop_servers, itest_require_apache
+# (skip unless on Apache Kafka), itest_kafka CMD [ARGS] (deploy/dev/kafka.sh
+# CMD on the test's cluster), itest_reset_topics (empty topics).
 # A function named hub_stop_all_services (tests/integration/hub.sh) is called
 # on exit too.
 #
@@ -120,10 +133,91 @@ itest_free_port() {
 itest_pg_start() { "$ITEST_SRC/deploy/dev/pg.sh" start "$ITEST_DIR/pg" "$PGPORT"; }
 itest_pg_stop() { "$ITEST_SRC/deploy/dev/pg.sh" stop "$ITEST_DIR/pg"; }
 
-# Stops the broker and PostgreSQL of this test (idempotent).
+ITEST_KAFKA=${ITEST_KAFKA:-devbroker}
+ITEST_KAFKA_CLUSTER=""
+ITEST_KAFKA_OWN=0
+
+# itest_kafka CMD [ARGS]: deploy/dev/kafka.sh CMD on this test's cluster.
+itest_kafka() {
+    local cmd=$1
+    shift
+    "$ITEST_SRC/deploy/dev/kafka.sh" "$cmd" "$ITEST_KAFKA_CLUSTER" "$@"
+}
+
+# itest_require_apache: skips a test that only means something on Apache
+# Kafka (brokers stopped and killed, tools of Kafka's own).
+itest_require_apache() {
+    [ "$ITEST_KAFKA" = apache ] \
+        || itest_skip "runs on Apache Kafka only (ITEST_KAFKA=apache; ./dev test runs it on a 3-broker cluster)"
+}
+
+# Writes a crvsctl configuration for the topics commands.
+itest_kafka_ctl_conf() {
+    echo "kafka.bootstrap.servers = $ITEST_BOOTSTRAP" >"$ITEST_DIR/kafka-admin.conf"
+}
+
+# itest_reset_topics: the hub's topics deleted and created anew, empty.
+# With the development broker: a restarted broker (its topics live in memory).
+itest_reset_topics() {
+    if [ "$ITEST_KAFKA" = apache ]; then
+        local ctl="$ITEST_BUILD/services/ctl/crvsctl" rf brokers
+        brokers=$(itest_kafka bootstrap | tr ',' '\n' | wc -l)
+        rf=$((brokers < 3 ? brokers : 3))
+        {
+            "$ctl" -c "$ITEST_DIR/kafka-admin.conf" topics delete --all --yes \
+                && "$ctl" -c "$ITEST_DIR/kafka-admin.conf" topics create \
+                    --partitions "${ITEST_PARTITIONS:-3}" --replication "$rf"
+        } >>"$ITEST_DIR/topics.log" 2>&1 || { cat "$ITEST_DIR/topics.log" >&2; itest_fail "the hub's topics could not be made anew"; }
+        return 0
+    fi
+    "$ITEST_SRC/deploy/dev/broker.sh" stop "$ITEST_DIR" >/dev/null
+    "$ITEST_SRC/deploy/dev/broker.sh" start "$ITEST_BUILD" "$ITEST_DIR" "${ITEST_PARTITIONS:-3}" \
+        2>>"$ITEST_DIR/broker-start.log" || itest_fail "the broker did not restart"
+    ITEST_BOOTSTRAP=$(cat "$ITEST_DIR/bootstrap")
+}
+
+# The broker of the test: its own development broker, or Apache Kafka.
+itest_kafka_setup() {
+    case "$ITEST_KAFKA" in
+    devbroker)
+        "$ITEST_SRC/deploy/dev/broker.sh" start "$ITEST_BUILD" "$ITEST_DIR" "${ITEST_PARTITIONS:-3}" \
+            2>>"$ITEST_DIR/broker-start.log" \
+            || { cat "$ITEST_DIR/broker-start.log" >&2; itest_fail "the development broker did not start"; }
+        ITEST_BOOTSTRAP=$(cat "$ITEST_DIR/bootstrap")
+        ;;
+    apache)
+        [ -x "$ITEST_BUILD/services/ctl/crvsctl" ] || itest_skip "crvsctl is not built in $ITEST_BUILD"
+        if [ -n "${ITEST_KAFKA_DIR:-}" ]; then
+            ITEST_KAFKA_CLUSTER=$ITEST_KAFKA_DIR
+        else
+            ITEST_KAFKA_CLUSTER="$ITEST_DIR/kafka"
+            ITEST_KAFKA_OWN=1
+        fi
+        # Starts what is not running of a shared cluster (a test before this
+        # one may have stopped a broker and failed), and waits until all of
+        # it answers.
+        itest_kafka start "${ITEST_KAFKA_BROKERS:-3}" 2>>"$ITEST_DIR/broker-start.log" \
+            || { cat "$ITEST_DIR/broker-start.log" >&2; itest_fail "the Apache Kafka cluster did not start"; }
+        ITEST_BOOTSTRAP=$(itest_kafka bootstrap)
+        itest_kafka_ctl_conf
+        itest_reset_topics
+        ;;
+    *) itest_fail "ITEST_KAFKA=$ITEST_KAFKA: want devbroker or apache" ;;
+    esac
+    export ITEST_BOOTSTRAP ITEST_KAFKA ITEST_KAFKA_CLUSTER
+}
+
+# Stops the broker and PostgreSQL of this test (idempotent). A shared Apache
+# Kafka cluster stays up for the next test.
 itest_stop_servers() {
     [ -n "$ITEST_DIR" ] || return 0
-    "$ITEST_SRC/deploy/dev/broker.sh" stop "$ITEST_DIR" 2>/dev/null || itest_log "broker stop failed"
+    if [ "$ITEST_KAFKA" = apache ]; then
+        if [ $ITEST_KAFKA_OWN -eq 1 ] && [ -f "$ITEST_KAFKA_CLUSTER/cluster.env" ]; then
+            itest_kafka stop 2>/dev/null || itest_log "Kafka stop failed"
+        fi
+    else
+        "$ITEST_SRC/deploy/dev/broker.sh" stop "$ITEST_DIR" 2>/dev/null || itest_log "broker stop failed"
+    fi
     if [ -d "$ITEST_DIR/pg" ]; then
         "$ITEST_SRC/deploy/dev/pg.sh" stop "$ITEST_DIR/pg" 2>/dev/null || itest_log "PostgreSQL stop failed"
     fi
@@ -191,8 +285,12 @@ itest_setup() {
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null \
         || itest_skip "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin (deploy/dev/deps.sh installs them)"
     if [ "$(id -u)" -eq 0 ]; then itest_require runuser; fi
-    [ -x "$ITEST_BUILD/services/devbroker/crvs-devbroker" ] \
-        || itest_skip "crvs-devbroker is not built in $ITEST_BUILD (meson compile -C $ITEST_BUILD)"
+    if [ "$ITEST_KAFKA" = devbroker ]; then
+        [ -x "$ITEST_BUILD/services/devbroker/crvs-devbroker" ] \
+            || itest_skip "crvs-devbroker is not built in $ITEST_BUILD (meson compile -C $ITEST_BUILD)"
+    else
+        itest_require java kcat openssl
+    fi
 
     ITEST_DIR=$(mktemp -d /tmp/crvs-itest.XXXXXX) || itest_fail "mktemp failed"
     # PostgreSQL may run as another user (crvs) and must traverse it.
@@ -219,10 +317,6 @@ itest_setup() {
     "$ITEST_SRC/deploy/dev/pg.sh" bootstrap "$ITEST_DIR/pg" "$PGPORT" 2>>"$ITEST_DIR/pg-start.log" \
         || { cat "$ITEST_DIR/pg-start.log" >&2; itest_fail "PostgreSQL bootstrap (database crvs, role crvs_service) failed"; }
 
-    "$ITEST_SRC/deploy/dev/broker.sh" start "$ITEST_BUILD" "$ITEST_DIR" "${ITEST_PARTITIONS:-3}" \
-        2>>"$ITEST_DIR/broker-start.log" \
-        || { cat "$ITEST_DIR/broker-start.log" >&2; itest_fail "the development broker did not start"; }
-    ITEST_BOOTSTRAP=$(cat "$ITEST_DIR/bootstrap")
-    export ITEST_BOOTSTRAP
-    itest_log "PostgreSQL 127.0.0.1:$PGPORT, broker $ITEST_BOOTSTRAP, folder $ITEST_DIR"
+    itest_kafka_setup
+    itest_log "PostgreSQL 127.0.0.1:$PGPORT, $ITEST_KAFKA broker $ITEST_BOOTSTRAP, folder $ITEST_DIR"
 }

@@ -125,6 +125,8 @@ wait_query 'crvs_batches_total - crvs_batch_size_messages_count' 0 10
 wait_query 'crvs_transaction_seconds_count - crvs_batches_total' 0 10
 wait_query 'crvs_partitions_assigned' 3 10
 wait_query 'crvs_pg_up' 1 10
+# The development broker is one broker, reached (librdkafka statistics).
+wait_query 'crvs_kafka_brokers_up' 1 10
 wait_query 'time() - crvs_last_commit_timestamp_seconds < bool 120' 1 10
 # Lag from librdkafka statistics: one series per partition, all caught up.
 wait_query 'count(crvs_consumer_lag_messages{topic="birth-certificate"})' 3 30
@@ -151,7 +153,7 @@ wait_query 'sum(crvs_pg_retries_total) > bool 0' 1 10
 # The alert rules are loaded and evaluate without errors; none fires in
 # this healthy state.
 rules=$(curl -sf "$prom/api/v1/rules")
-itest_assert_eq "$(jq '[.data.groups[].rules[]] | length' <<<"$rules")" 7 "alert rules loaded"
+itest_assert_eq "$(jq '[.data.groups[].rules[]] | length' <<<"$rules")" 8 "alert rules loaded"
 sleep 2
 rules=$(curl -sf "$prom/api/v1/rules")
 itest_assert_eq "$(jq -r '[.data.groups[].rules[] | select(.health != "ok")] | length' <<<"$rules")" 0 "rules evaluating with errors"

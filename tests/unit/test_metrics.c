@@ -272,8 +272,18 @@ static void telemetry_metrics(void **state)
     hub_telemetry_message(t, 1754000000500, 1754000000000, -1, NULL);
     hub_telemetry_message(t, 1754000000500, 1754000000000, -1, "validation.personal_id");
     hub_telemetry_registry_lookup("error");
+    /* Up: a bootstrap broker whose id is known and a learned one; not a
+     * bootstrap address without an id, a broker down, the internal broker
+     * or the coordinator's logical handle. */
     const char *stats =
-        "{\"topics\":{\"birth-certificate\":{\"partitions\":{"
+        "{\"brokers\":{"
+        "\"127.0.0.1:9091/bootstrap\":{\"source\":\"configured\",\"state\":\"UP\",\"nodeid\":-1},"
+        "\":0/internal\":{\"source\":\"internal\",\"state\":\"UP\",\"nodeid\":-1},"
+        "\"GroupCoordinator\":{\"source\":\"logical\",\"state\":\"UP\",\"nodeid\":1},"
+        "\"127.0.0.1:9092/1\":{\"source\":\"configured\",\"state\":\"UP\",\"nodeid\":1},"
+        "\"127.0.0.1:9093/2\":{\"source\":\"learned\",\"state\":\"UP\",\"nodeid\":2},"
+        "\"127.0.0.1:9094/3\":{\"source\":\"learned\",\"state\":\"DOWN\",\"nodeid\":3}},"
+        "\"topics\":{\"birth-certificate\":{\"partitions\":{"
         "\"0\":{\"consumer_lag\":5,\"hi_offset\":10},"
         "\"1\":{\"consumer_lag\":-1,\"hi_offset\":100,\"lo_offset\":0},"
         "\"2\":{\"consumer_lag\":-1,\"hi_offset\":7},"
@@ -298,6 +308,7 @@ static void telemetry_metrics(void **state)
         "crvs_registry_lookups_total{service=\"birth-certificate\",outcome=\"error\"} 1\n",
         "crvs_last_commit_timestamp_seconds{service=\"birth-certificate\"} 1754000000.5\n",
         "crvs_pg_retries_total{service=\"birth-certificate\",op=\"batch\"} 0\n",
+        "crvs_kafka_brokers_up{service=\"birth-certificate\"} 2\n",
     };
     for (size_t i = 0; i < sizeof expect / sizeof *expect; i++) {
         if (!strstr(text, expect[i])) fail_msg("missing: %s\nin:\n%s", expect[i], text);
