@@ -19,7 +19,7 @@ jq -r '
     ($x | map(select(.kind == "hub" and .label == "two_instances"))[0]) as $two |
     "",
     "\($t)",
-    "  hub, 1 instance     \($h.records) records in \($h.seconds | f(1)) s: \($h.records_per_s | f(0)) records/s, service CPU \($h.service_cpu_s_per_1k | f(3)) s/1000, PostgreSQL CPU \($h.postgres_cpu_s_per_1k | f(3)) s/1000, RSS peak \($h.rss_peak_mib | f(1)) MiB (end \($h.rss_end_mib | f(1)))",
+    "  hub, 1 instance     \($h.records) records in \($h.seconds | f(1)) s: \($h.records_per_s | f(0)) records/s, service CPU \($h.service_cpu_s_per_1k | f(3)) s/1000, PostgreSQL CPU \($h.postgres_cpu_s_per_1k | f(3)) s/1000\(if $h.broker_cpu_s_per_1k then ", broker CPU \($h.broker_cpu_s_per_1k | f(3)) s/1000" else "" end), RSS peak \($h.rss_peak_mib | f(1)) MiB (end \($h.rss_end_mib | f(1)))",
     "                      \($h.batches) batches of \($h.records_per_batch | f(0)) records on average; \($h.transaction_time_share | if . == null then null else . * 100 end | f(1)) % of the time inside batch transactions",
     "  limit (COPY)        registry \($l.rows.registry) + audit \($l.rows.audit) + dead letters \($l.rows.dead_letter) rows: \($l.records_per_s | f(0)) records/s; with person facts and linked records \($l.with_linkage_facts.records_per_s | f(0)) records/s",
     "  hub / limit         \(if $h and $l then ($h.records_per_s / $l.records_per_s * 100 | f(1)) + " %" else "-" end)",

@@ -15,7 +15,7 @@
 #   --two-count N       records of the two-instance run per topic (default: the hub run's / 4, at most 100000)
 #   --linger MS         the services' batch.linger.ms (default 5, as shipped and in the tests)
 #   --kafka K           the broker: devbroker (default, the development broker) or apache
-#                       (a local Apache Kafka cluster of CRVS_KAFKA_BROKERS brokers, default 3;
+#                       (a local Apache Kafka cluster of CRVS_DEVKAFKA_BROKERS brokers, default 3;
 #                       deploy/dev/kafka.sh; replication 3, min.insync.replicas 2)
 #   --out FILE          results (default bench/results/bench-<UTC time>.json)
 #   --build DIR         release build folder (default build-bench)
@@ -89,7 +89,7 @@ fi
 meson compile -C "$BUILD_DIR" >/dev/null
 
 export MESON_SOURCE_ROOT=$ROOT MESON_BUILD_ROOT=$BUILD_DIR ITEST_PARTITIONS=$PARTITIONS
-export ITEST_KAFKA_BROKERS=${CRVS_KAFKA_BROKERS:-3}
+export ITEST_KAFKA_BROKERS=${CRVS_DEVKAFKA_BROKERS:-3}
 unset ITEST_KAFKA_DIR # the benchmark's own cluster, never a shared one
 # shellcheck source=tests/integration/hub.sh
 . "$ROOT/tests/integration/hub.sh"
@@ -125,6 +125,14 @@ pg_pids() {
     pgrep -P "$pm" || true
 }
 kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
+# The broker's processes: the development broker, or every Apache Kafka broker.
+broker_pids() {
+    if [ "${ITEST_KAFKA:-devbroker}" = apache ]; then
+        cat "$ITEST_KAFKA_CLUSTER"/broker-*/broker.pid
+    else
+        cat "$ITEST_DIR/devbroker.pid"
+    fi
+}
 
 stored() { # stored records of TOPIC (sum of stored offsets)
     itest_psql "SELECT coalesce(sum(greatest(next_offset, 0)), 0) FROM crvs.consumer_offset
@@ -176,10 +184,12 @@ hub_run() {
     audit0=$(audit_rows "$topic")
     dl0=$(itest_psql "SELECT count(*) FROM crvs.dead_letter WHERE source_topic = '$topic'")
     reg0=$(itest_psql "SELECT count(*) FROM $table")
-    local svc_cpu0 pg_cpu0 t0 t1
+    local svc_cpu0 pg_cpu0 broker_cpu0 t0 t1
     svc_cpu0=$(cpu_of "${pids[@]}")
     # shellcheck disable=SC2046 # a list of pids
     pg_cpu0=$(cpu_of $(pg_pids))
+    # shellcheck disable=SC2046
+    broker_cpu0=$(cpu_of $(broker_pids))
     itest_log "$label: $topic, $n records, $inst instance(s)"
     t0=$(now)
     hub_ctl loadgen --topic "$topic" --count "$n" --seed "$seed" --start "$start" \
@@ -201,10 +211,12 @@ hub_run() {
         [ "$records" -ge "$n" ] && break
         sleep 0.1
     done
-    local svc_cpu1 pg_cpu1 rss_peak=0 rss_now=0
+    local svc_cpu1 pg_cpu1 broker_cpu1 rss_peak=0 rss_now=0
     svc_cpu1=$(cpu_of "${pids[@]}")
     # shellcheck disable=SC2046
     pg_cpu1=$(cpu_of $(pg_pids))
+    # shellcheck disable=SC2046
+    broker_cpu1=$(cpu_of $(broker_pids))
     for i in "${pids[@]}"; do
         local h r
         h=$(kib "$i" VmHWM); r=$(kib "$i" VmRSS)
@@ -230,11 +242,13 @@ hub_run() {
         --argjson rps "$(fdiv "$n" "$secs")" \
         --argjson cpu_per_1k "$(fdiv "$(fsub "$svc_cpu1" "$svc_cpu0")" "$(fdiv "$n" 1000)")" \
         --argjson pg_cpu_per_1k "$(fdiv "$(fsub "$pg_cpu1" "$pg_cpu0")" "$(fdiv "$n" 1000)")" \
+        --argjson broker_cpu_per_1k "$(fdiv "$(fsub "$broker_cpu1" "$broker_cpu0")" "$(fdiv "$n" 1000)")" \
         --argjson rss_peak_mib "$(fdiv "$rss_peak" 1024)" --argjson rss_end_mib "$(fdiv "$rss_now" 1024)" \
         --argjson duplicates "$n_dup" --argjson corrections "$n_corr" --argjson invalid "$n_inval" \
         --argjson batches "$batches" --argjson tx_share "$(fdiv "$tx_s" "$(awk -v s="$secs" -v i="$inst" 'BEGIN { print s * i }')")" \
         '{kind:$kind, topic:$topic, "label":$lbl, records:$n, instances:$instances, seconds:$seconds,
           records_per_s:$rps, service_cpu_s_per_1k:$cpu_per_1k, postgres_cpu_s_per_1k:$pg_cpu_per_1k,
+          broker_cpu_s_per_1k:$broker_cpu_per_1k,
           rss_peak_mib:$rss_peak_mib, rss_end_mib:$rss_end_mib, batches:$batches,
           records_per_batch:($n / $batches), transaction_time_share:$tx_share,
           produced:{duplicates:$duplicates, corrections:$corrections, invalid:$invalid},

@@ -14,7 +14,7 @@
 #                                  Waits until the whole cluster answers; writes
 #                                  DIR/bootstrap and DIR/bootstrap.sasl_ssl
 #   kafka.sh stop DIR [ID]         stop every broker (or broker ID): SIGTERM,
-#                                  SIGKILL after CRVS_KAFKA_STOP_TIMEOUT s
+#                                  SIGKILL after CRVS_DEVKAFKA_STOP_TIMEOUT s
 #   kafka.sh kill DIR ID           kill -9 broker ID
 #   kafka.sh restart DIR ID        start broker ID again, wait until it is back
 #   kafka.sh status DIR            each broker: running or stopped, its ports
@@ -30,24 +30,26 @@
 #                                  org.apache.kafka.tools.consumer.group.ConsumerGroupCommand)
 #                                  with --bootstrap-server set to the cluster
 #
-# As root the brokers run as the system user `crvs` (CRVS_KAFKA_USER; created
+# As root the brokers run as the system user `crvs` (CRVS_DEVKAFKA_USER; created
 # when missing), which must be able to traverse the folders above DIR.
 #
-# Environment: CRVS_KAFKA_CACHE (where fetched jars are kept; default
+# Environment (CRVS_DEVKAFKA_*: a CRVS_KAFKA_* variable would be a librdkafka
+# setting of every hub process started from the same shell):
+# CRVS_DEVKAFKA_CACHE (where fetched jars are kept; default
 # /var/cache/crvs-hub/kafka as root, ~/.cache/crvs-hub/kafka otherwise),
-# CRVS_KAFKA_HEAP (JVM heap per broker, default 512m), CRVS_KAFKA_START_TIMEOUT
-# (s, default 90), CRVS_KAFKA_STOP_TIMEOUT (s, default 30), JAVA (default java),
-# CRVS_KAFKA_VERSION (another Kafka version than the pinned one, for a
+# CRVS_DEVKAFKA_HEAP (JVM heap per broker, default 512m), CRVS_DEVKAFKA_START_TIMEOUT
+# (s, default 90), CRVS_DEVKAFKA_STOP_TIMEOUT (s, default 30), JAVA (default java),
+# CRVS_DEVKAFKA_VERSION (another Kafka version than the pinned one, for a
 # compatibility check of a new cluster; docs/kafka.md).
 set -euo pipefail
 
 PROG=kafka.sh
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 POM="$HERE/kafka/pom.xml"
-OS_USER=${CRVS_KAFKA_USER:-crvs}
-HEAP=${CRVS_KAFKA_HEAP:-512m}
-START_TIMEOUT=${CRVS_KAFKA_START_TIMEOUT:-90}
-STOP_TIMEOUT=${CRVS_KAFKA_STOP_TIMEOUT:-30}
+OS_USER=${CRVS_DEVKAFKA_USER:-crvs}
+HEAP=${CRVS_DEVKAFKA_HEAP:-512m}
+START_TIMEOUT=${CRVS_DEVKAFKA_START_TIMEOUT:-90}
+STOP_TIMEOUT=${CRVS_DEVKAFKA_STOP_TIMEOUT:-30}
 JAVA=${JAVA:-java}
 # The SCRAM users every cluster gets: the services and crvsctl.
 SASL_USERS=(crvs-service crvs-ctl)
@@ -64,7 +66,7 @@ usage() {
 # ---------------------------------------------------------------- fetch
 
 cache_root() {
-    if [ -n "${CRVS_KAFKA_CACHE:-}" ]; then echo "$CRVS_KAFKA_CACHE"
+    if [ -n "${CRVS_DEVKAFKA_CACHE:-}" ]; then echo "$CRVS_DEVKAFKA_CACHE"
     elif is_root; then echo /var/cache/crvs-hub/kafka
     else echo "${XDG_CACHE_HOME:-$HOME/.cache}/crvs-hub/kafka"
     fi
@@ -74,9 +76,9 @@ pinned_version() {
     sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM" | head -n 1
 }
 
-# The version a new cluster gets: the pinned one unless CRVS_KAFKA_VERSION.
+# The version a new cluster gets: the pinned one unless CRVS_DEVKAFKA_VERSION.
 wanted_version() {
-    if [ -n "${CRVS_KAFKA_VERSION:-}" ]; then echo "$CRVS_KAFKA_VERSION"; else pinned_version; fi
+    if [ -n "${CRVS_DEVKAFKA_VERSION:-}" ]; then echo "$CRVS_DEVKAFKA_VERSION"; else pinned_version; fi
 }
 
 # JVM options for the logging of Kafka VERSION: reload4j (3) or log4j2 (4).
