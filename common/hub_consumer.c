@@ -116,6 +116,13 @@ typedef struct svc {
      * advances it while the consumer thread reads it */
     _Atomic int64_t *pos;
     bool *owned;    /* per partition: currently assigned to us */
+    /* Per partition, on the consumer thread: the offset after the last
+     * message taken into a batch (else the stored offset at assignment);
+     * and the end the broker reported past it (partition EOF) with the
+     * `seen` it was reported at, -1 when none: the offsets in between hold
+     * no message to read (transaction markers, aborted records), see
+     * skip_markers. */
+    int64_t *seen, *tail, *tail_seen;
     int n_parts;
     int batch_max, linger_ms, backoff_initial_ms, backoff_max_ms;
     bool fatal;
@@ -174,9 +181,17 @@ static int ensure_partition_slots(svc *s, int32_t partition)
     bool *owned = realloc(s->owned, (size_t)n * sizeof *owned);
     if (!owned) return -1;
     s->owned = owned;
+    int64_t **marks[] = {&s->seen, &s->tail, &s->tail_seen};
+    for (size_t k = 0; k < sizeof marks / sizeof *marks; k++) {
+        int64_t *a = realloc(*marks[k], (size_t)n * sizeof *a);
+        if (!a) return -1;
+        *marks[k] = a;
+    }
     for (int i = s->n_parts; i < n; i++) {
         s->pos[i] = RD_KAFKA_OFFSET_BEGINNING;
         s->owned[i] = false;
+        s->seen[i] = RD_KAFKA_OFFSET_BEGINNING;
+        s->tail[i] = s->tail_seen[i] = -1;
     }
     s->n_parts = n;
     return 0;
@@ -248,6 +263,8 @@ static int claim_partitions(svc *s, rd_kafka_topic_partition_list_t *parts)
                 if (ensure_partition_slots(s, tp->partition) != 0) c = HUB_PG_FATAL;
                 else {
                     s->pos[tp->partition] = stored;
+                    s->seen[tp->partition] = stored;
+                    s->tail[tp->partition] = -1;
                     tp->offset = stored < 0 ? RD_KAFKA_OFFSET_BEGINNING : stored;
                 }
             } else if (c != HUB_PG_OK) {
@@ -291,6 +308,29 @@ static tx_result exec_simple(svc *s, const char *sql, char *err, size_t err_size
     return tx_from_class(hub_pg_exec(s->pg, sql, err, err_size));
 }
 
+/* Moves the stored offset of a partition from `expected` to `next` (fenced:
+ * only if it still is `expected`). *moved says whether it did; when it did
+ * not, err says so. Returns the class of a PostgreSQL failure, with err. */
+static hub_pg_class store_offset(svc *s, int32_t p, int64_t expected, int64_t next, bool *moved,
+                                 char *err, size_t err_size)
+{
+    char partition[16], from[32], to[32];
+    snprintf(partition, sizeof partition, "%d", (int)p);
+    snprintf(from, sizeof from, "%lld", (long long)expected);
+    snprintf(to, sizeof to, "%lld", (long long)next);
+    const char *params[5] = {s->group, s->topic, partition, from, to};
+    PGresult *res = PQexecParams(
+        s->pg, "SELECT crvs.advance_offset($1, $2, $3::integer, $4::bigint, $5::bigint)", 5, NULL,
+        params, NULL, NULL, 0);
+    hub_pg_class c = hub_pg_classify(s->pg, res);
+    *moved = false;
+    if (c != HUB_PG_OK) hub_pg_error(s->pg, res, err, err_size);
+    else if (!(*moved = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't'))
+        snprintf(err, err_size, "partition %d: stored offset is no longer %s", (int)p, from);
+    PQclear(res);
+    return c;
+}
+
 /* Advances the stored offset of every partition in the batch, from the
  * position we believe is stored. A partition's messages must come in
  * increasing offsets from that position: anything else would store an
@@ -311,26 +351,10 @@ static tx_result advance_offsets(svc *s, const batch *b, char *err, size_t err_s
             last = m->offset;
         }
         if (last < 0) continue;
-        char partition[16], expected[32], next[32];
-        snprintf(partition, sizeof partition, "%d", p);
-        snprintf(expected, sizeof expected, "%lld", (long long)s->pos[p]);
-        snprintf(next, sizeof next, "%lld", (long long)(last + 1));
-        const char *params[5] = {s->group, s->topic, partition, expected, next};
-        PGresult *res = PQexecParams(
-            s->pg, "SELECT crvs.advance_offset($1, $2, $3::integer, $4::bigint, $5::bigint)", 5,
-            NULL, params, NULL, NULL, 0);
-        hub_pg_class c = hub_pg_classify(s->pg, res);
-        if (c != HUB_PG_OK) {
-            hub_pg_error(s->pg, res, err, err_size);
-            PQclear(res);
-            return tx_from_class(c);
-        }
-        bool moved = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-        PQclear(res);
-        if (!moved) {
-            snprintf(err, err_size, "partition %d: stored offset is no longer %s", p, expected);
-            return TX_CONFLICT;
-        }
+        bool moved;
+        hub_pg_class c = store_offset(s, p, s->pos[p], last + 1, &moved, err, err_size);
+        if (c != HUB_PG_OK) return tx_from_class(c);
+        if (!moved) return TX_CONFLICT;
     }
     return TX_OK;
 }
@@ -810,6 +834,8 @@ static rd_kafka_t *make_consumer(svc *s, char *errstr, size_t errstr_size)
         {"enable.auto.offset.store", "false"},
         {"auto.offset.reset", "earliest"},
         {"partition.assignment.strategy", "cooperative-sticky"},
+        /* The end of each partition, for skip_markers. */
+        {"enable.partition.eof", "true"},
     };
     for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
         if (set_kafka(defaults[i][0], defaults[i][1], &ctx) != 0) goto fail;
@@ -893,6 +919,61 @@ static int take_message(svc *s, rd_kafka_message_t *m)
     return 0;
 }
 
+/* A partition end reported by the broker (enable.partition.eof): past the
+ * last message taken, the offsets up to it hold nothing a consumer reads. */
+static void note_partition_end(svc *s, const rd_kafka_message_t *m)
+{
+    int32_t p = m->partition;
+    if (p < 0 || p >= s->n_parts || !s->owned[p]) return;
+    int64_t from = s->seen[p] < 0 ? 0 : s->seen[p];
+    if (m->offset > from) {
+        s->tail[p] = m->offset;
+        s->tail_seen[p] = s->seen[p];
+    }
+}
+
+/* Transaction markers and aborted records take offsets but are never
+ * delivered (read_committed): after a transactional producer's last commit
+ * the log ends one offset past the last message, and a stored offset of
+ * "last message + 1" would show a lag of 1 for ever (crvsctl wait never
+ * returns, the lag alerts fire). Once every message taken from a partition
+ * is stored and the broker reported the partition's end past it, with
+ * nothing taken since, the stored offset moves to that end, fenced like a
+ * batch's. Called on the consumer thread with no batch in flight or being
+ * filled (the connection is then its own). */
+static void skip_markers(svc *s)
+{
+    bool moved = false;
+    for (int p = 0; p < s->n_parts && !stop_requested; p++) {
+        if (!s->owned[p] || s->tail[p] < 0) continue;
+        int64_t stored = s->pos[p];
+        if (s->tail_seen[p] != s->seen[p] || stored != s->seen[p] || s->tail[p] <= stored) {
+            if (s->tail_seen[p] != s->seen[p]) s->tail[p] = -1; /* taken more since */
+            continue;
+        }
+        if (!s->pg || PQstatus(s->pg) != CONNECTION_OK) return; /* the next batch reconnects */
+        char err[512];
+        bool ok;
+        if (store_offset(s, p, stored, s->tail[p], &ok, err, sizeof err) != HUB_PG_OK) {
+            hub_log_warn("event=skip_markers_retry partition=%d error=\"%s\"", p, err);
+            return; /* tried again when next idle */
+        }
+        if (!ok) {
+            s->total.conflicts++;
+            hub_telemetry_offset_conflict(telemetry);
+            hub_log_warn("event=offset_conflict action=resync error=\"%s\"", err);
+            resync(s);
+            return;
+        }
+        hub_log_info("event=offsets_past_markers partition=%d from=%lld to=%lld", p,
+                     (long long)stored, (long long)s->tail[p]);
+        s->pos[p] = s->seen[p] = s->tail[p];
+        s->tail[p] = -1;
+        moved = true;
+    }
+    if (moved) commit_to_kafka(s);
+}
+
 static void seek_to(svc *s, int32_t partition, int64_t offset)
 {
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
@@ -941,13 +1022,16 @@ static void run_loop(svc *s)
             if (!s->flight) hub_telemetry_tick(telemetry);
             if (!m) {
                 if (s->cur->n_items && timeout == 0) break;
+                if (!s->cur->n_items && !s->flight) skip_markers(s);
                 continue;
             }
             if (m->err) {
-                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) note_partition_end(s, m);
+                else
                     hub_log_warn("event=consume_error code=%s error=\"%s\"",
                                  rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
                 rd_kafka_message_destroy(m);
+                if (!s->cur->n_items && !s->flight) skip_markers(s);
                 continue;
             }
             int32_t p = m->partition;
@@ -957,6 +1041,7 @@ static void run_loop(svc *s)
                 continue;
             }
             if (s->cur->n_items == 0) deadline = now_ms() + s->linger_ms;
+            int64_t offset = m->offset;
             if (take_message(s, m) == 1) {
                 deferred = true;
                 deferred_partition = p;
@@ -964,6 +1049,7 @@ static void run_loop(svc *s)
                 rd_kafka_message_destroy(m);
                 break;
             }
+            s->seen[p] = offset + 1;
         }
         bool dropped = s->cur->n_items && !submit(s);
         if (deferred && !stop_requested) {
@@ -1156,6 +1242,9 @@ out:
     hub_registry_destroy(s.reg); /* after the catalog, which borrows it */
     free((void *)s.pos);
     free(s.owned);
+    free(s.seen);
+    free(s.tail);
+    free(s.tail_seen);
     hub_config_destroy(s.cfg);
     return status;
 }

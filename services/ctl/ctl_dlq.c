@@ -423,7 +423,9 @@ static int dlq_replay(ctl *c, int argc, char **argv)
     }
     PQclear(res);
 
-    const char *defaults[] = {"acks", "all", NULL};
+    /* Idempotent (acks=all): a broker failing during the replay does not
+     * write a message twice (it would be stored as a duplicate). */
+    const char *defaults[] = {"enable.idempotence", "true", NULL};
     rk = ctl_kafka(c, RD_KAFKA_PRODUCER, defaults, on_replay_delivery, NULL);
     if (!rk) goto out;
     /* An interrupt finishes the chunk in hand (published and marked), then

@@ -161,15 +161,26 @@ static int publish_json(pub *p, hub_avro_encoder *enc, const hub_topic_info *inf
     return 0;
 }
 
+/* True, after printing why, when a transaction call failed. */
+static bool txn_failed(rd_kafka_error_t *e, const char *what)
+{
+    if (!e) return false;
+    fprintf(stderr, "crvsctl publish: transaction %s: %s\n", what, rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return true;
+}
+
 int ctl_publish(ctl *c, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"topic", required_argument, NULL, 't'}, {"raw-hex", no_argument, NULL, 'x'},
         {"schema-id", required_argument, NULL, 's'}, {"dry-run", no_argument, NULL, 'n'},
         {"print-hex", no_argument, NULL, 'H'}, {"kafka-topic", required_argument, NULL, 'k'},
+        {"transaction", required_argument, NULL, 'T'}, {"abort", no_argument, NULL, 'A'},
         {NULL, 0, NULL, 0}};
     pub p = {0};
-    bool raw = false, dry = false;
+    bool raw = false, dry = false, abort_txn = false;
+    const char *txn_id = NULL;
     int schema_id = 0, opt, status = CTL_FAILED;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "t:xs:n", opts, NULL)) != -1) {
@@ -180,10 +191,12 @@ int ctl_publish(ctl *c, int argc, char **argv)
         case 'n': dry = true; break;
         case 'H': p.print_hex = true; break;
         case 'k': p.kafka_topic = optarg; break;
+        case 'T': txn_id = optarg; break;
+        case 'A': abort_txn = true; break;
         default: goto usage;
         }
     }
-    if (!p.topic || optind != argc - 1) goto usage;
+    if (!p.topic || optind != argc - 1 || (abort_txn && !txn_id) || (txn_id && dry)) goto usage;
     if (!p.kafka_topic) p.kafka_topic = p.topic;
     const hub_topic_info *info = hub_topic_find(p.topic);
     if (!info && !raw) {
@@ -207,22 +220,38 @@ int ctl_publish(ctl *c, int argc, char **argv)
         }
     }
     if (!dry) {
-        static const char *const defaults[] = {"enable.idempotence", "true", "linger.ms", "5",
-                                               "client.id", "crvsctl", NULL};
+        const char *defaults[] = {"enable.idempotence", "true", "linger.ms", "5",
+                                  "client.id", "crvsctl", txn_id ? "transactional.id" : NULL,
+                                  txn_id, NULL};
         p.rk = ctl_kafka(c, RD_KAFKA_PRODUCER, defaults, on_delivery, &p);
         if (!p.rk) goto out;
     }
+    /* --transaction: the whole input in one transaction, as a producer
+     * that writes transactionally does (its markers take offsets too). */
+    if (txn_id && (txn_failed(rd_kafka_init_transactions(p.rk, 30000), "init") ||
+                   txn_failed(rd_kafka_begin_transaction(p.rk), "begin")))
+        goto out;
     if (raw) publish_hex(&p, in);
     else publish_json(&p, enc, info, in);
-    if (p.rk) {
+    if (txn_id) {
+        /* Aborted only once every message reached the broker: the records
+         * are in the log, marked aborted, as a producer's failed attempt
+         * leaves them. */
+        if (abort_txn && rd_kafka_flush(p.rk, 30000)) p.failed_delivery++;
+        if (abort_txn ? txn_failed(rd_kafka_abort_transaction(p.rk, 30000), "abort")
+                      : txn_failed(rd_kafka_commit_transaction(p.rk, 30000), "commit"))
+            p.failed_delivery = p.sent;
+    } else if (p.rk) {
         rd_kafka_resp_err_t ferr = rd_kafka_flush(p.rk, 30000);
         if (ferr) {
             fprintf(stderr, "crvsctl publish: flush: %s\n", rd_kafka_err2str(ferr));
             p.failed_delivery++;
         }
     }
-    fprintf(p.print_hex ? stderr : stdout, "published %ld, refused %ld, delivery failures %ld%s\n", p.sent - p.failed_delivery,
-           p.refused, p.failed_delivery, dry ? " (dry run)" : "");
+    fprintf(p.print_hex ? stderr : stdout, "published %ld, refused %ld, delivery failures %ld%s%s%s\n",
+            p.sent - p.failed_delivery, p.refused, p.failed_delivery, dry ? " (dry run)" : "",
+            txn_id ? (abort_txn ? " in a transaction, aborted: " : " in a transaction, committed: ") : "",
+            txn_id ? txn_id : "");
     status = p.refused || p.failed_delivery ? CTL_FAILED : CTL_OK;
 out:
     if (p.rk) rd_kafka_destroy(p.rk);
@@ -232,8 +261,10 @@ out:
     return status;
 usage:
     fprintf(stderr, "usage: crvsctl publish --topic T [--schema-id N] [--kafka-topic K]\n"
-                    "                       [--dry-run [--print-hex]] FILE|-\n"
+                    "                       [--dry-run [--print-hex] | --transaction ID [--abort]] FILE|-\n"
                     "       crvsctl publish --topic T --raw-hex [--kafka-topic K] FILE|-\n"
-                    "  --kafka-topic K  send to Kafka topic K (default T), e.g. a replay topic\n");
+                    "  --kafka-topic K     send to Kafka topic K (default T), e.g. a replay topic\n"
+                    "  --transaction ID    all of FILE in one transaction (transactional.id ID),\n"
+                    "                      committed, or with --abort aborted (Apache Kafka)\n");
     return CTL_USAGE;
 }

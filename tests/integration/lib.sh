@@ -196,7 +196,9 @@ itest_kafka_setup() {
         # Starts what is not running of a shared cluster (a test before this
         # one may have stopped a broker and failed), and waits until all of
         # it answers.
-        itest_kafka start "${ITEST_KAFKA_BROKERS:-3}" 2>>"$ITEST_DIR/broker-start.log" \
+        local size=()
+        [ $ITEST_KAFKA_OWN -eq 0 ] || size=("${ITEST_KAFKA_BROKERS:-3}")
+        itest_kafka start "${size[@]}" 2>>"$ITEST_DIR/broker-start.log" \
             || { cat "$ITEST_DIR/broker-start.log" >&2; itest_fail "the Apache Kafka cluster did not start"; }
         ITEST_BOOTSTRAP=$(itest_kafka bootstrap)
         itest_kafka_ctl_conf
