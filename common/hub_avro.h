@@ -13,7 +13,7 @@
  * through the catalog) and resolves it into the reader's shape with a
  * hub_resolve plan built once per writer id; the writer's avro-c value is
  * reused for every message of that id. avro-c's own resolver is not used
- * (it cannot fill reader fields from defaults; FACTS.md). */
+ * (it cannot fill reader fields from defaults; docs/schema-evolution.md). */
 #ifndef HUB_AVRO_H
 #define HUB_AVRO_H
 

@@ -2,7 +2,8 @@
  * as another), done by the hub rather than by avro-c.
  *
  * avro-c 1.11.1's resolver cannot fill a reader field that the writer lacks
- * from its default, and crashes on some record shapes (FACTS.md). So the hub
+ * from its default, and crashes on some record shapes (docs/schema-evolution.md,
+ * "Decision: the hub resolves, not avro-c"). So the hub
  * reads a message body with the WRITER schema (an avro-c generic value) and
  * then builds the reader-shaped JSON document (the shape hub_avro.h
  * describes) by walking that value with a plan. A plan is compiled once per

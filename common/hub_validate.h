@@ -1,5 +1,5 @@
 /* hub_validate: the legal and statistical facts the services check
- * (../shared/DOMAIN.md): civil dates and timestamps, the personal ID
+ * (docs/schema-guide.md, docs/indicators.md): civil dates and timestamps, the personal ID
  * number, provinces before and after the 1 July 2025 reorganisation, and
  * ICD-10 codes. Pure functions, no allocation. */
 #ifndef HUB_VALIDATE_H
