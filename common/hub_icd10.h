@@ -9,7 +9,7 @@
  * marks ("A17.0+", "G01*") and white space inside the code. The hub stores
  * codes at the 4-character level.
  *
- * Chapters are the WHO block ranges by 3-character category (DOMAIN.md):
+ * Chapters are the WHO block ranges by 3-character category (docs/domain.md):
  * I A00-B99, II C00-D48, III D50-D89, IV E00-E90, V F00-F99, VI G00-G99,
  * VII H00-H59, VIII H60-H95, IX I00-I99, X J00-J99, XI K00-K93, XII L00-L99,
  * XIII M00-M99, XIV N00-N99, XV O00-O99, XVI P00-P96, XVII Q00-Q99,

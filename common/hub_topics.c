@@ -16,6 +16,11 @@ const hub_topic_info *hub_topic_find(const char *topic)
     return NULL;
 }
 
+const hub_topic_info *hub_topic_at(size_t i)
+{
+    return i < sizeof topics / sizeof *topics ? &topics[i] : NULL;
+}
+
 json_t *hub_json_path(json_t *doc, const char *path)
 {
     char part[128];

@@ -15,6 +15,8 @@ typedef struct hub_topic_info {
 } hub_topic_info;
 
 const hub_topic_info *hub_topic_find(const char *topic);
+/* The i-th of the hub's topics (0, 1, ...), NULL past the last. */
+const hub_topic_info *hub_topic_at(size_t i);
 /* Writes "<part1>/<part2>" (part1 may not contain '/'; part2 may); -1 when a
  * part is missing, empty or not a string,
  * with errstr naming it. */

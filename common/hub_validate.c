@@ -127,7 +127,7 @@ int hub_age_years(int64_t birth_days, int64_t on_days)
 }
 
 /* ---- provinces -----------------------------------------------------------
- * Legacy codes and names from DOMAIN.md. The code each province has kept
+ * Legacy codes and names: docs/domain.md. The code each province has kept
  * since 1 July 2025 follows the 2025 reorganisation (the merged province
  * takes the code of one predecessor); this table is the embedded default,
  * reference data loaded by operators takes precedence where available. */

@@ -81,11 +81,13 @@ wanted_version() {
     if [ -n "${CRVS_DEVKAFKA_VERSION:-}" ]; then echo "$CRVS_DEVKAFKA_VERSION"; else pinned_version; fi
 }
 
-# JVM options for the logging of Kafka VERSION: reload4j (3) or log4j2 (4).
+# JVM options for the logging of Kafka VERSION: reload4j (3) or log4j2 (4);
+# a broker's to its server.log, a tool's (KIND "tools-") to stderr.
 log_opts() {
+    local kind=${2:-}
     case "$1" in
-    3.*) echo "-Dlog4j.configuration=file:$HERE/kafka/log4j.properties" ;;
-    *) echo "-Dlog4j2.configurationFile=$HERE/kafka/log4j2.properties" ;;
+    3.*) echo "-Dlog4j.configuration=file:$HERE/kafka/${kind}log4j.properties" ;;
+    *) echo "-Dlog4j2.configurationFile=$HERE/kafka/${kind}log4j2.properties" ;;
     esac
 }
 
@@ -264,7 +266,7 @@ new_cluster() {
     while read -r u pw; do
         scram+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$pw]")
     done <"$DIR/users"
-    cluster_id=$(kafka_java "" kafka.tools.StorageTool random-uuid 2>/dev/null) \
+    cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null) \
         || die "kafka-storage random-uuid failed"
     echo "CLUSTER_ID=$cluster_id" >>"$DIR/cluster.env"
     for id in $(seq 1 "$BROKERS"); do
@@ -292,13 +294,10 @@ new_cluster() {
     say "new cluster of $BROKERS broker(s), Kafka $KAFKA_VERSION, id $cluster_id, in $DIR"
 }
 
-# kafka_java LOGDIR CLASS ARGS...: a Kafka class with the fetched jars.
+# kafka_java CLASS ARGS...: one of Kafka's tools with the fetched jars.
 kafka_java() {
-    local logdir=$1
-    shift
     # shellcheck disable=SC2046 # log_opts is one word
-    "$JAVA" -cp "$LIBS/*" $(log_opts "$KAFKA_VERSION") \
-        -Dkafka.logs.dir="${logdir:-/tmp}" "$@"
+    "$JAVA" -cp "$LIBS/*" $(log_opts "$KAFKA_VERSION" tools-) "$@"
 }
 
 broker_pid() {
@@ -516,7 +515,7 @@ kafka_tool() {
     load_cluster "$1"
     local class=$2
     shift 2
-    kafka_java "" "$class" --bootstrap-server "$(bootstrap_list PLAIN)" "$@"
+    kafka_java "$class" --bootstrap-server "$(bootstrap_list PLAIN)" "$@"
 }
 
 cmd=${1:-}

@@ -166,8 +166,8 @@ static int set_kafka(const char *name, const char *value, void *opaque)
     return 0;
 }
 
-rd_kafka_t *ctl_kafka(ctl *c, rd_kafka_type_t type, const char *const *defaults,
-                      ctl_delivery_fn on_delivery, void *opaque)
+static rd_kafka_t *make_kafka(ctl *c, rd_kafka_type_t type, const char *const *defaults,
+                              const char *bootstrap, ctl_delivery_fn on_delivery, void *opaque)
 {
     kconf k = {rd_kafka_conf_new(), ""};
     if (on_delivery) rd_kafka_conf_set_dr_msg_cb(k.conf, on_delivery);
@@ -175,12 +175,24 @@ rd_kafka_t *ctl_kafka(ctl *c, rd_kafka_type_t type, const char *const *defaults,
     for (; defaults && defaults[0]; defaults += 2)
         if (set_kafka(defaults[0], defaults[1], &k) != 0) goto fail;
     if (hub_config_foreach(c->cfg, "kafka.", set_kafka, &k) != 0) goto fail;
+    if (bootstrap && set_kafka("bootstrap.servers", bootstrap, &k) != 0) goto fail;
     rd_kafka_t *rk = rd_kafka_new(type, k.conf, k.err, sizeof k.err);
     if (rk) return rk;
 fail:
     rd_kafka_conf_destroy(k.conf);
     fprintf(stderr, "crvsctl: kafka: %s\n", k.err);
     return NULL;
+}
+
+rd_kafka_t *ctl_kafka(ctl *c, rd_kafka_type_t type, const char *const *defaults,
+                      ctl_delivery_fn on_delivery, void *opaque)
+{
+    return make_kafka(c, type, defaults, NULL, on_delivery, opaque);
+}
+
+rd_kafka_t *ctl_kafka_at(ctl *c, const char *broker)
+{
+    return make_kafka(c, RD_KAFKA_PRODUCER, NULL, broker, NULL, NULL);
 }
 
 static void usage(void)

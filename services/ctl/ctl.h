@@ -60,6 +60,10 @@ hub_catalog *ctl_catalog(ctl *c);
 typedef void (*ctl_delivery_fn)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 rd_kafka_t *ctl_kafka(ctl *c, rd_kafka_type_t type, const char *const *defaults,
                       ctl_delivery_fn on_delivery, void *opaque);
+/* A producer handle as ctl_kafka's whose bootstrap list is the one broker
+ * "host:port": until told of others, it asks that broker for metadata
+ * (sparse connections), so it sees the cluster as that broker does. */
+rd_kafka_t *ctl_kafka_at(ctl *c, const char *broker);
 
 int ctl_migrate(ctl *c, int argc, char **argv);
 int ctl_publish(ctl *c, int argc, char **argv);

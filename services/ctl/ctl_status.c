@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "hub_topics.h"
 #include "hub_pg.h"
 
 #define STATUS_BREACHED 2
@@ -60,7 +61,6 @@ typedef struct want {
  * the topics asked for. */
 static int services_to_show(PGconn *conn, const ctl_status_opts *o, want *out, int max)
 {
-    static const char *const known[] = {"birth-certificate", "death-notice", "divorce-judgment"};
     int n = 0;
     if (o->n_topics) {
         for (int i = 0; i < o->n_topics && n < max; i++, n++) {
@@ -68,9 +68,10 @@ static int services_to_show(PGconn *conn, const ctl_status_opts *o, want *out, i
             snprintf(out[n].topic, sizeof out[n].topic, "%s", o->topics[i]);
         }
     } else {
-        for (size_t i = 0; i < sizeof known / sizeof *known; i++, n++) {
-            snprintf(out[n].group, sizeof out[n].group, "crvs-%s", known[i]);
-            snprintf(out[n].topic, sizeof out[n].topic, "%s", known[i]);
+        const hub_topic_info *t;
+        for (size_t i = 0; (t = hub_topic_at(i)) && n < max; i++, n++) {
+            snprintf(out[n].group, sizeof out[n].group, "crvs-%s", t->topic);
+            snprintf(out[n].topic, sizeof out[n].topic, "%s", t->topic);
         }
     }
     PGresult *res = ctl_query(conn, "status",

@@ -11,12 +11,11 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "hub_topics.h"
 
 #define MAX_TOPICS 8
 #define MAX_CONFIGS 16
 
-static const char *const hub_topics[] = {"birth-certificate", "death-notice", "divorce-judgment"};
-#define N_HUB_TOPICS (sizeof hub_topics / sizeof *hub_topics)
 
 typedef struct topics_args {
     const char *topics[MAX_TOPICS];
@@ -92,8 +91,10 @@ static int parse_args(int argc, char **argv, topics_args *a)
 /* The topics the command is about: those named, or the hub's three. */
 static void default_topics(topics_args *a)
 {
+    const hub_topic_info *t;
     if (a->n_topics) return;
-    for (size_t i = 0; i < N_HUB_TOPICS; i++) a->topics[a->n_topics++] = hub_topics[i];
+    while (a->n_topics < MAX_TOPICS && (t = hub_topic_at((size_t)a->n_topics)))
+        a->topics[a->n_topics++] = t->topic;
 }
 
 /* What the cluster's metadata says of one topic. */
@@ -170,14 +171,14 @@ static rd_kafka_AdminOptions_t *admin_options(rd_kafka_t *rk, rd_kafka_admin_op_
     return o;
 }
 
-/* Polls the metadata until `ready` holds for every topic or the deadline
+/* Polls rk's metadata until `ready` holds for every topic or the deadline
  * passes. Returns 0 when it held. */
 static int wait_states(rd_kafka_t *rk, const topics_args *a, topic_state *st, time_t deadline,
-                       bool (*ready)(const topic_state *, const topics_args *))
+                       bool (*ready)(const topic_state *))
 {
     for (;;) {
         bool all = read_states(rk, a, st, 5000) == 0;
-        for (int i = 0; all && i < a->n_topics; i++) all = ready(&st[i], a);
+        for (int i = 0; all && i < a->n_topics; i++) all = ready(&st[i]);
         if (all) return 0;
         if (time(NULL) >= deadline) return -1;
         struct timespec ts = {0, 200 * 1000000L};
@@ -185,15 +186,35 @@ static int wait_states(rd_kafka_t *rk, const topics_args *a, topic_state *st, ti
     }
 }
 
-static bool created_ready(const topic_state *s, const topics_args *a)
+/* As wait_states, until every broker's own metadata says so: brokers learn
+ * of a created or deleted topic one after the other, and a consumer that
+ * joins its group while the broker it asks does not list its topic yet is
+ * assigned nothing until its next metadata refresh (minutes). */
+static int wait_every_broker(ctl *c, rd_kafka_t *rk, const topics_args *a, topic_state *st,
+                             time_t deadline, bool (*ready)(const topic_state *))
 {
-    (void)a;
+    if (wait_states(rk, a, st, deadline, ready) != 0) return -1;
+    const struct rd_kafka_metadata *md;
+    if (rd_kafka_metadata(rk, 0, NULL, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+    int rc = 0;
+    for (int b = 0; rc == 0 && b < md->broker_cnt; b++) {
+        char broker[300];
+        snprintf(broker, sizeof broker, "%s:%d", md->brokers[b].host, md->brokers[b].port);
+        rd_kafka_t *one = ctl_kafka_at(c, broker);
+        rc = one ? wait_states(one, a, st, deadline, ready) : -1;
+        if (one) rd_kafka_destroy(one);
+    }
+    rd_kafka_metadata_destroy(md);
+    return rc;
+}
+
+static bool created_ready(const topic_state *s)
+{
     return s->exists && s->partitions > 0 && s->leaderless == 0;
 }
 
-static bool deleted_ready(const topic_state *s, const topics_args *a)
+static bool deleted_ready(const topic_state *s)
 {
-    (void)a;
     return !s->exists;
 }
 
@@ -230,8 +251,9 @@ static bool has_config(const topics_args *a, const char *name)
 /* Asks the controller to create every topic (it alone knows whether one
  * exists: a broker's metadata may lag behind a deletion), with the given
  * partitions, replication and settings; a topic that exists is reported and
- * left as it is. Returns once every partition has a leader. */
-static int topics_create(rd_kafka_t *rk, topics_args *a)
+ * left as it is. Returns once every broker lists every partition with a
+ * leader. */
+static int topics_create(ctl *ctx, rd_kafka_t *rk, topics_args *a)
 {
     topic_state st[MAX_TOPICS];
     int timeout_ms = a->timeout_s * 1000, status = CTL_FAILED;
@@ -275,11 +297,12 @@ static int topics_create(rd_kafka_t *rk, topics_args *a)
     rd_kafka_event_destroy(ev);
     if (failed) goto out;
 
-    /* Created means every partition has a leader: a producer started now
-     * finds the topic and a consumer is assigned its partitions. */
-    if (wait_states(rk, a, st, deadline, created_ready) != 0) {
-        fprintf(stderr, "crvsctl topics: not every partition had a leader within %d s\n",
-                a->timeout_s);
+    /* Created means every broker lists every partition with a leader: a
+     * producer started now finds the topic and a consumer is assigned its
+     * partitions. */
+    if (wait_every_broker(ctx, rk, a, st, deadline, created_ready) != 0) {
+        fprintf(stderr, "crvsctl topics: not every broker listed every partition with a leader "
+                        "within %d s\n", a->timeout_s);
         goto out;
     }
     for (int i = 0; i < a->n_topics; i++) {
@@ -303,9 +326,8 @@ out:
 }
 
 /* Asks the controller to delete the topics (a broker's metadata may not
- * show one created a moment ago), then waits until the metadata no longer
- * lists them. */
-static int topics_delete(rd_kafka_t *rk, topics_args *a)
+ * show one created a moment ago), then waits until no broker lists them. */
+static int topics_delete(ctl *ctx, rd_kafka_t *rk, topics_args *a)
 {
     if (!a->yes || (!a->all && a->n_topics == 0) || (a->all && a->n_topics)) {
         fprintf(stderr, "crvsctl topics delete: removes the topics and every message in them;\n"
@@ -335,8 +357,9 @@ static int topics_delete(rd_kafka_t *rk, topics_args *a)
     int failed = topic_results(res, cnt, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, "delete", a, missing);
     rd_kafka_event_destroy(ev);
     if (failed) goto out;
-    if (wait_states(rk, a, st, deadline, deleted_ready) != 0) {
-        fprintf(stderr, "crvsctl topics: deleted, but still listed after %d s\n", a->timeout_s);
+    if (wait_every_broker(ctx, rk, a, st, deadline, deleted_ready) != 0) {
+        fprintf(stderr, "crvsctl topics: deleted, but a broker still lists it after %d s\n",
+                a->timeout_s);
         goto out;
     }
     for (int i = 0; i < a->n_topics; i++)
@@ -444,8 +467,8 @@ int ctl_topics(ctl *c, int argc, char **argv)
     rd_kafka_t *rk = ctl_kafka(c, RD_KAFKA_PRODUCER, NULL, NULL, NULL);
     if (!rk) return CTL_FAILED;
     int status;
-    if (!strcmp(sub, "create")) status = topics_create(rk, &a);
-    else if (!strcmp(sub, "delete")) status = topics_delete(rk, &a);
+    if (!strcmp(sub, "create")) status = topics_create(c, rk, &a);
+    else if (!strcmp(sub, "delete")) status = topics_delete(c, rk, &a);
     else status = topics_describe(rk, &a);
     rd_kafka_destroy(rk);
     return status;

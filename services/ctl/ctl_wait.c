@@ -10,6 +10,7 @@
 
 #include "ctl.h"
 #include "hub_pg.h"
+#include "hub_topics.h"
 
 #define MAX_TOPICS 8
 
@@ -80,9 +81,9 @@ int ctl_wait(ctl *c, int argc, char **argv)
         }
     }
     if (n_topics == 0) {
-        topics[n_topics++] = "birth-certificate";
-        topics[n_topics++] = "death-notice";
-        topics[n_topics++] = "divorce-judgment";
+        const hub_topic_info *t;
+        for (size_t i = 0; (t = hub_topic_at(i)) && n_topics < MAX_TOPICS; i++)
+            topics[n_topics++] = t->topic;
     }
     PGconn *conn = ctl_pg(c);
     rd_kafka_t *rk = conn ? ctl_kafka(c, RD_KAFKA_CONSUMER, NULL, NULL, NULL) : NULL;

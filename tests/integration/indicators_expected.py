@@ -30,7 +30,7 @@ TOPICS = ("birth-certificate", "death-notice", "divorce-judgment")
 REFORM = dt.date(2025, 7, 1)
 LOCAL = dt.timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving
 
-# Legacy province -> current province since 1 July 2025 (DOMAIN.md).
+# Legacy province -> current province since 1 July 2025 (docs/domain.md).
 MERGED = {"02": "08", "06": "19", "10": "15", "17": "25", "26": "25", "27": "24", "30": "31",
           "34": "33", "35": "37", "36": "37", "45": "44", "49": "48", "54": "66", "58": "56",
           "60": "68", "62": "51", "64": "52", "67": "68", "70": "75", "72": "80", "74": "79",

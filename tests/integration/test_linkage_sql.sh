@@ -8,7 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/hub.sh"
 hub_setup
 
-# Personal IDs: province, sex/century digit, year, serial (docs: DOMAIN.md).
+# Personal IDs: province, sex/century digit, year, serial (docs/domain.md).
 A=079190001234  # woman, 1990
 B=001088005678  # man, 1988
 D=038050000111  # man, 1950
