@@ -17,6 +17,7 @@
 #include "hub_pg.h"
 #include "hub_registry.h"
 #include "hub_telemetry.h"
+#include "hub_text.h"
 #include "hub_topics.h"
 #include "hub_validate.h"
 
@@ -436,11 +437,25 @@ static tx_result apply_rows(svc *s, const batch *b, size_t from, size_t to, coun
     return TX_OK;
 }
 
-static tx_result insert_dead_letter(svc *s, const item *it, char *err, size_t err_size)
+/* A dead letter must be insertable whatever the message held: its text
+ * columns get valid UTF-8 without control characters, bounded (the rules'
+ * messages may have been cut inside a character, a source_system may be
+ * anything); the key and the message itself go as bytea, unchanged. */
+static void sanitize_reject(hub_reject *why)
+{
+    hub_reject clean;
+    hub_text_sanitize(why->reason, strlen(why->reason), clean.reason, sizeof clean.reason);
+    hub_text_sanitize(why->message, strlen(why->message), clean.message, sizeof clean.message);
+    *why = clean;
+    if (!why->reason[0]) snprintf(why->reason, sizeof why->reason, "unknown");
+}
+
+static tx_result insert_dead_letter(svc *s, item *it, char *err, size_t err_size)
 {
     char partition[16], offset[32], schema_id[16], ts[40];
     rd_kafka_timestamp_type_t ts_type;
     int64_t kts = rd_kafka_message_timestamp(it->msg, &ts_type);
+    sanitize_reject(&it->why);
     snprintf(partition, sizeof partition, "%d", (int)it->msg->partition);
     snprintf(offset, sizeof offset, "%lld", (long long)it->msg->offset);
     snprintf(schema_id, sizeof schema_id, "%d", (int)it->schema_id);
@@ -464,8 +479,39 @@ static tx_result insert_dead_letter(svc *s, const item *it, char *err, size_t er
     return tx_from_class(c);
 }
 
+/* Writes an item's dead letter. In isolation (a batch PostgreSQL refused)
+ * under a savepoint: a dead letter the database refuses is written again
+ * with the refusal as its message and without the document's text, so a
+ * record always ends somewhere an operator sees it and the partition moves
+ * on. */
+static tx_result write_dead_letter(svc *s, item *it, bool isolate, char *err, size_t err_size)
+{
+    if (!isolate) return insert_dead_letter(s, it, err, err_size);
+    tx_result r = exec_simple(s, "SAVEPOINT dead_letter", err, err_size);
+    if (r != TX_OK) return r;
+    char refused[400];
+    r = insert_dead_letter(s, it, refused, sizeof refused);
+    if (r == TX_DATA) {
+        r = exec_simple(s, "ROLLBACK TO SAVEPOINT dead_letter", err, err_size);
+        if (r != TX_OK) return r;
+        hub_log_warn("event=dead_letter_refused partition=%d offset=%lld action=write_without_text "
+                     "error=\"%s\"",
+                     (int)it->msg->partition, (long long)it->msg->offset, refused);
+        snprintf(it->why.message, sizeof it->why.message,
+                 "the dead letter's text was refused by the database (%s)", refused);
+        it->source_system[0] = '\0';
+        r = insert_dead_letter(s, it, err, err_size);
+    } else if (r == TX_OK) {
+        r = exec_simple(s, "RELEASE SAVEPOINT dead_letter", err, err_size);
+    } else {
+        snprintf(err, err_size, "%s", refused);
+    }
+    return r;
+}
+
 /* One attempt at writing the batch. With `isolate`, each record gets a
- * savepoint and a record PostgreSQL refuses becomes a dead letter. */
+ * savepoint: a record PostgreSQL refuses becomes a dead letter, and so does
+ * one whose dead letter it refuses (write_dead_letter). */
 static tx_result attempt(svc *s, batch *b, bool isolate, counters *c, char *err,
                          size_t err_size)
 {
@@ -496,7 +542,7 @@ static tx_result attempt(svc *s, batch *b, bool isolate, counters *c, char *err,
     }
     for (size_t i = 0; r == TX_OK && i < b->n_items; i++) {
         if (b->items[i].row) continue;
-        r = insert_dead_letter(s, &b->items[i], err, err_size);
+        r = write_dead_letter(s, &b->items[i], isolate, err, err_size);
         if (r == TX_OK) c->dead_letters++;
     }
     if (r == TX_OK) r = exec_simple(s, "COMMIT", err, err_size);
@@ -901,7 +947,8 @@ static int take_message(svc *s, rd_kafka_message_t *m)
     /* Kept for the dead letters: which system sent a record that fails. */
     json_t *source = json_object_get(doc, "source_system");
     if (json_is_string(source))
-        snprintf(it->source_system, sizeof it->source_system, "%s", json_string_value(source));
+        hub_text_sanitize(json_string_value(source), json_string_length(source), it->source_system,
+                          sizeof it->source_system);
     /* Every topic's documents carry issued_at: the event time of the
      * end-to-end delay metric. */
     json_t *issued = json_object_get(doc, "issued_at");

@@ -1,5 +1,6 @@
 #include "hub_pg.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +13,16 @@ hub_pg_class hub_pg_classify_sqlstate(const char *s)
     if (!strcmp(s, "57014") || !strcmp(s, "57P01") || !strcmp(s, "57P02") ||
         !strcmp(s, "57P03") || !strcmp(s, "55P03") || !strcmp(s, "55006"))
         return HUB_PG_TRANSIENT;
-    if (!strcmp(s, "P0001")) return HUB_PG_DATA;
+    /* Raised by the hub's own functions, or a limit a value broke (an index
+     * row too large for a B-tree). */
+    if (!strcmp(s, "P0001") || !strcmp(s, "54000")) return HUB_PG_DATA;
     switch (s[0] << 8 | s[1]) {
     case '0' << 8 | '8': /* connection exception */
     case '4' << 8 | '0': /* transaction rollback: serialization, deadlock */
     case '5' << 8 | '3': /* insufficient resources: disk full, out of memory */
     case '5' << 8 | '8': /* system error: I/O */
         return HUB_PG_TRANSIENT;
+    case '2' << 8 | '1': /* cardinality violation: two rows of a batch on one key */
     case '2' << 8 | '2': /* data exception */
     case '2' << 8 | '3': /* integrity constraint violation */
         return HUB_PG_DATA;
@@ -61,15 +65,78 @@ static void one_line(char *s)
     while (n && s[n - 1] == ' ') s[--n] = '\0';
 }
 
+/* Names of the SQLSTATEs a refused record meets, for a reader of logs and
+ * dead letters who would otherwise look the code up. */
+static const char *sqlstate_name(const char *s)
+{
+    static const char *const names[][2] = {
+        {"21000", "cardinality_violation"},
+        {"22001", "string_data_right_truncation"},
+        {"22003", "numeric_value_out_of_range"},
+        {"22004", "null_value_not_allowed"},
+        {"22007", "invalid_datetime_format"},
+        {"22008", "datetime_field_overflow"},
+        {"22012", "division_by_zero"},
+        {"22021", "character_not_in_repertoire"},
+        {"22023", "invalid_parameter_value"},
+        {"22P02", "invalid_text_representation"},
+        {"22P05", "untranslatable_character"},
+        {"23502", "not_null_violation"},
+        {"23503", "foreign_key_violation"},
+        {"23505", "unique_violation"},
+        {"23514", "check_violation"},
+        {"23P01", "exclusion_violation"},
+        {"54000", "program_limit_exceeded"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(s, names[i][0])) return names[i][1];
+    return NULL;
+}
+
+/* Appends " key=value" when value is set. */
+static void add_field(char *out, size_t size, const char *key, const char *value)
+{
+    size_t n = strlen(out);
+    if (value && *value && n < size) snprintf(out + n, size - n, " %s=%s", key, value);
+}
+
+/* PostgreSQL's text for a refused row quotes the row: the primary message
+ * ('invalid input syntax for type date: "..."'), DETAIL ("Failing row
+ * contains (...)", "Key (personal_id)=(...) already exists") and CONTEXT
+ * (the parameters of the statement) may hold a personal ID or a name. So
+ * the detail and the context are never copied, and for an error caused by
+ * data (and for any error we cannot place) neither is the message: what is
+ * left is the SQLSTATE and the objects the server names. The messages of
+ * the hub's own RAISE (P0001) are kept: they name no record value. */
 void hub_pg_error(PGconn *conn, const PGresult *res, char *errstr, size_t errstr_size)
 {
-    const char *msg = res ? PQresultErrorMessage(res) : NULL;
-    if (!msg || !*msg) msg = conn ? PQerrorMessage(conn) : "no connection";
+    if (!errstr_size) return;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    if (state)
-        snprintf(errstr, errstr_size, "sqlstate=%s %s", state, msg);
-    else
+    if (!state) {
+        /* A client-side failure: the connection's message, on no row. */
+        const char *msg = res ? PQresultErrorMessage(res) : NULL;
+        if (!msg || !*msg) msg = conn ? PQerrorMessage(conn) : "no connection";
         snprintf(errstr, errstr_size, "%s", msg);
+        one_line(errstr);
+        return;
+    }
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    hub_pg_class c = hub_pg_classify_sqlstate(state);
+    bool quotes_data = c == HUB_PG_DATA || state[0] == 'X' || !strncmp(state, "P0", 2);
+    if (!strcmp(state, "P0001")) quotes_data = false;
+    snprintf(errstr, errstr_size, "sqlstate=%s", state);
+    if (quotes_data) {
+        add_field(errstr, errstr_size, "condition", sqlstate_name(state));
+        add_field(errstr, errstr_size, "schema", PQresultErrorField(res, PG_DIAG_SCHEMA_NAME));
+        add_field(errstr, errstr_size, "table", PQresultErrorField(res, PG_DIAG_TABLE_NAME));
+        add_field(errstr, errstr_size, "column", PQresultErrorField(res, PG_DIAG_COLUMN_NAME));
+        add_field(errstr, errstr_size, "constraint",
+                  PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME));
+        add_field(errstr, errstr_size, "datatype", PQresultErrorField(res, PG_DIAG_DATATYPE_NAME));
+    } else if (primary) {
+        size_t n = strlen(errstr);
+        if (n < errstr_size) snprintf(errstr + n, errstr_size - n, " %s", primary);
+    }
     one_line(errstr);
 }
 

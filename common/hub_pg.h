@@ -14,8 +14,8 @@ typedef enum {
     HUB_PG_OK = 0,
     HUB_PG_TRANSIENT, /* connection lost, server shutting down, deadlock,
                          serialization failure, out of resources: retry */
-    HUB_PG_DATA,      /* this data cannot be written (class 22, 23, P0001):
-                         retrying will fail again; isolate the record */
+    HUB_PG_DATA,      /* this data cannot be written (class 21, 22, 23, 54000,
+                         P0001): retrying will fail again; isolate the record */
     HUB_PG_FATAL      /* our SQL or setup is wrong (42, 28, 3D, ...): stop */
 } hub_pg_class;
 
@@ -34,7 +34,12 @@ PGconn *hub_pg_connect(const hub_config *cfg, const char *application_name, char
  * errstr holds the server's message on failure. */
 hub_pg_class hub_pg_exec(PGconn *conn, const char *sql, char *errstr, size_t errstr_size);
 
-/* Copies PQresultErrorMessage / PQerrorMessage into errstr as one line. */
+/* Describes a failure in one line for logs, dead letters and audit rows:
+ * "sqlstate=S" and then, for an error caused by data (or one we cannot
+ * place), only the objects the server names ("condition=check_violation
+ * schema=crvs table=T column=C constraint=K datatype=D"), since its message,
+ * DETAIL and CONTEXT quote the row; for other errors, the primary message.
+ * Without a SQLSTATE (client side): the connection's message. */
 void hub_pg_error(PGconn *conn, const PGresult *res, char *errstr, size_t errstr_size);
 
 #endif

@@ -151,3 +151,43 @@ void hub_text_mask_name(const char *name, char *out, size_t out_size)
     }
     if (o == 0) snprintf(out, out_size, "?");
 }
+
+size_t hub_text_sanitize(const char *s, size_t len, char *out, size_t out_size)
+{
+    static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
+    static const char ellipsis[] = "\xE2\x80\xA6";    /* U+2026 */
+    if (!out_size) return 0;
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    size_t i = 0, o = 0;
+    bool cut = false;
+    while (s && i < len) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+        const char *piece = (const char *)p + i;
+        size_t piece_len = (size_t)n;
+        if (n <= 0) { /* an invalid byte: one replacement for it */
+            piece = replacement;
+            piece_len = 3;
+            n = 1;
+        } else if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0)) {
+            piece = " ";
+            piece_len = 1;
+        }
+        /* Room for this piece and, if more follows, an ellipsis. */
+        size_t room = out_size - 1 - o;
+        bool last = i + (size_t)n >= len;
+        if (piece_len > room || (!last && piece_len + 3 > room)) {
+            cut = true;
+            break;
+        }
+        memcpy(out + o, piece, piece_len);
+        o += piece_len;
+        i += (size_t)n;
+    }
+    if (cut && out_size - 1 - o >= 3) {
+        memcpy(out + o, ellipsis, 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return o;
+}

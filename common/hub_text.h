@@ -8,6 +8,13 @@
 
 #ifndef HUB_WUR
 #define HUB_WUR __attribute__((warn_unused_result))
+/* Copies len bytes of s (NULL: none) into out as text that PostgreSQL and a
+ * one-line log accept whatever the input: each invalid UTF-8 byte becomes
+ * U+FFFD, each control character (C0, DEL, C1; NUL among them) a space, and
+ * text that does not fit is cut at a character boundary and ends with "…".
+ * Always NUL-terminates out (out_size > 0); returns the bytes written. */
+size_t hub_text_sanitize(const char *s, size_t len, char *out, size_t out_size);
+
 #endif
 
 /* False on any invalid sequence, overlong form, surrogate or embedded NUL. */
@@ -35,5 +42,12 @@ size_t hub_text_width(const char *s);
 void hub_text_mask_id(const char *id, char *out, size_t out_size);
 /* "Nguyễn Thị Lan" -> "N. T. L." (initials); NULL or invalid -> "?". */
 void hub_text_mask_name(const char *name, char *out, size_t out_size);
+
+/* Copies len bytes of s (NULL: none) into out as text that PostgreSQL and a
+ * one-line log accept whatever the input: each invalid UTF-8 byte becomes
+ * U+FFFD, each control character (C0, DEL, C1; NUL among them) a space, and
+ * text that does not fit is cut at a character boundary and ends with "…".
+ * Always NUL-terminates out (out_size > 0); returns the bytes written. */
+size_t hub_text_sanitize(const char *s, size_t len, char *out, size_t out_size);
 
 #endif

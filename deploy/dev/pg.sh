@@ -118,6 +118,9 @@ write_dev_conf() {
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$sockdir'
+# A refused row's DETAIL ("Failing row contains (...)") and CONTEXT quote
+# personal data: the server log keeps the message only (docs/operations.md).
+log_error_verbosity = terse
 EOC
 }
 

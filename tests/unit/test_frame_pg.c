@@ -58,6 +58,8 @@ static void sqlstate_classes(void **state)
     assert_int_equal(hub_pg_classify_sqlstate("22007"), HUB_PG_DATA); /* bad datetime */
     assert_int_equal(hub_pg_classify_sqlstate("23514"), HUB_PG_DATA); /* check violation */
     assert_int_equal(hub_pg_classify_sqlstate("P0001"), HUB_PG_DATA); /* raise_exception */
+    assert_int_equal(hub_pg_classify_sqlstate("21000"), HUB_PG_DATA); /* one key twice */
+    assert_int_equal(hub_pg_classify_sqlstate("54000"), HUB_PG_DATA); /* index row too big */
     /* stop: configuration or code is wrong */
     assert_int_equal(hub_pg_classify_sqlstate("42501"), HUB_PG_FATAL); /* permission */
     assert_int_equal(hub_pg_classify_sqlstate("42P01"), HUB_PG_FATAL); /* no such table */

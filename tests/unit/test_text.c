@@ -97,6 +97,38 @@ static void display_width(void **state)
     assert_int_equal(hub_text_width("\xff\xfe"), 2); /* invalid: bytes */
 }
 
+/* Whatever bytes come in, what comes out is valid UTF-8 without control
+ * characters, within the buffer, cut on a character boundary. */
+static void sanitize(void **state)
+{
+    (void)state;
+    char out[16];
+    /* valid text is copied unchanged */
+    assert_int_equal(hub_text_sanitize("Lan", 3, out, sizeof out), 3);
+    assert_string_equal(out, "Lan");
+    /* an invalid byte becomes U+FFFD, a control character a space, an
+     * embedded NUL too */
+    hub_text_sanitize("a\xFF" "b\n\0c", 6, out, sizeof out);
+    assert_string_equal(out, "a\xEF\xBF\xBD" "b  c");
+    /* "Nguyễn" cut inside "ễ" (3 bytes): the partial character is invalid */
+    hub_text_sanitize("Nguy\xE1\xBB", 6, out, sizeof out);
+    assert_string_equal(out, "Nguy\xEF\xBF\xBD\xEF\xBF\xBD");
+    /* too long: cut before a character that does not fit, with an ellipsis */
+    const char *name = "Nguy\xE1\xBB\x85n Th\xE1\xBB\x8B Lan"; /* Nguyễn Thị Lan */
+    size_t n = hub_text_sanitize(name, strlen(name), out, sizeof out);
+    assert_true(n < sizeof out);
+    assert_true(hub_text_valid_utf8(out, n));
+    assert_string_equal(out, "Nguy\xE1\xBB\x85n Th\xE2\x80\xA6");
+    /* every cut of every size stays valid */
+    for (size_t size = 1; size <= sizeof out; size++) {
+        n = hub_text_sanitize(name, strlen(name), out, size);
+        assert_true(n < size);
+        assert_true(hub_text_valid_utf8(out, n));
+    }
+    hub_text_sanitize(NULL, 0, out, sizeof out);
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -105,6 +137,7 @@ int main(void)
         cmocka_unit_test(match_key),
         cmocka_unit_test(masks),
         cmocka_unit_test(display_width),
+        cmocka_unit_test(sanitize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
