@@ -17,7 +17,7 @@ packages=(
     librdkafka-dev libavro-dev libpq-dev libcurl4-openssl-dev libjansson-dev
     libutf8proc-dev libmicrohttpd-dev libcmocka-dev
     postgresql postgresql-client
-    jq iproute2 util-linux
+    jq iproute2 util-linux git
     prometheus chromium
     openjdk-17-jre-headless maven kcat openssl
     ${CRVS_DEPS_EXTRA:-}

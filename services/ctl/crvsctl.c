@@ -200,7 +200,9 @@ static void usage(void)
     fprintf(stderr,
             "usage: crvsctl [-c FILE]... COMMAND [ARGS]\n"
             "commands:\n"
-            "  migrate [--status]                 apply schemas/sql migrations not yet applied\n"
+            "  migrate [--status]                 apply the pending schemas/sql migrations in order,\n"
+            "                                     one transaction each; --status lists applied,\n"
+            "                                     pending and changed files, changing nothing\n"
             "  publish --topic T FILE|-           publish JSON documents (one per line, or an array)\n"
             "  publish --topic T --raw-hex FILE|- publish raw messages given as hex, one per line\n"
             "  wait [--topic T]... [--timeout S]  wait until the services stored every message\n"
