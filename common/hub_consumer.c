@@ -914,24 +914,25 @@ static bool skip_loss(svc *s, int32_t p, const hub_loss *l)
     return moved;
 }
 
-/* Broker data loss found on an assigned partition (at assignment, at a
- * refused fetch, or at the offset an operator chose): one error event,
+/* Broker data loss found on an assigned partition (`found`: "assignment",
+ * "fetch" refused, or "reset" at the offset an operator chose): one error
+ * event,
  * counted; then the partition stops (paused by the caller, the fault
  * recorded, the metric set) or, with offsets.on.loss = continue, its
  * stored offset moves to the log start. Returns the offset to go on from,
  * -1 when stopped (the skip could not be stored either: it stops). The
  * connection must be free. */
-static int64_t act_on_loss(svc *s, int32_t p, const hub_loss *l)
+static int64_t act_on_loss(svc *s, int32_t p, const hub_loss *l, const char *found)
 {
     bool go_on = s->on_loss == HUB_LOSS_CONTINUE && skip_loss(s, p, l);
     char what[160], lo[24], hi[24], missing[24];
     hub_loss_describe(l, what, sizeof what);
     hub_log_error("event=partition_data_loss topic=%s partition=%d kind=%s stored=%lld "
-                  "log_start=%s log_end=%s missing=%s action=%s detail=\"%s\"",
+                  "log_start=%s log_end=%s missing=%s action=%s found=%s detail=\"%s\"",
                   s->topic, (int)p, hub_loss_kind_name(l->kind), (long long)l->stored,
                   count_text(l->log_start, lo, sizeof lo), count_text(l->log_end, hi, sizeof hi),
                   count_text(l->missing, missing, sizeof missing), go_on ? "continue" : "stop",
-                  what);
+                  found, what);
     hub_telemetry_data_loss_event(telemetry, go_on, l->missing);
     if (go_on) {
         s->pos[p] = s->seen[p] = l->log_start;
@@ -961,7 +962,7 @@ static void guard_partitions(svc *s, rd_kafka_topic_partition_list_t *parts)
         hub_loss l;
         if (!is_stopped(s, p) && read_watermarks(s, p, &lo, &hi) &&
             hub_loss_judge(s->pos[p], lo, hi, &l)) {
-            int64_t next = act_on_loss(s, p, &l);
+            int64_t next = act_on_loss(s, p, &l, "assignment");
             if (next >= 0) tp->offset = next;
         }
         if (is_stopped(s, p)) tp->offset = RD_KAFKA_OFFSET_END;
@@ -1010,7 +1011,7 @@ static void on_out_of_range(svc *s, const rd_kafka_message_t *m)
         return;
     }
     if (l.kind == HUB_LOSS_NONE) l = (hub_loss){HUB_LOSS_OUT_OF_RANGE, stored, lo, hi, -1};
-    int64_t next = act_on_loss(s, p, &l);
+    int64_t next = act_on_loss(s, p, &l, "fetch");
     if (next >= 0) restart_partition(s, p, next);
 }
 
@@ -1055,7 +1056,7 @@ static void check_stopped(svc *s)
         s->pos[p] = to;
         hub_telemetry_data_loss(telemetry, s->topic, p, false, -1);
         hub_loss l;
-        if (hub_loss_judge(to, lo, hi, &l) && (to = act_on_loss(s, p, &l)) < 0) continue;
+        if (hub_loss_judge(to, lo, hi, &l) && (to = act_on_loss(s, p, &l, "reset")) < 0) continue;
         hub_log_info("event=partition_resumed topic=%s partition=%d offset=%lld", s->topic, p,
                      (long long)to);
         s->seen[p] = to;
