@@ -136,6 +136,17 @@ itest_assert_eq "$(jq -r ".services[] | select(.service == \"$SVC\") | .partitio
     behind_log_start "console API: partition 0"
 jq -e '.breaches | map(select(test("broker data loss"))) | length == 2' "$ITEST_DIR/api.json" >/dev/null \
     || itest_fail "console API: the data loss is not among the breaches"
+if [ -n "$HUB_CHROMIUM" ]; then
+    hub_chromium --virtual-time-budget=8000 --dump-dom "http://127.0.0.1:$cport/" > "$ITEST_DIR/dom.html" \
+        || itest_fail "chromium failed"
+    grep -q '<section id="loss-section">' "$ITEST_DIR/dom.html" || itest_fail "the page hides its data loss table"
+    k="loss:$SVC:0"
+    itest_assert_eq "$(hub_dom_cell "$ITEST_DIR/dom.html" "$k:kind")|$(hub_dom_cell "$ITEST_DIR/dom.html" "$k:stored")|$(hub_dom_cell "$ITEST_DIR/dom.html" "$k:log_start")|$(hub_dom_cell "$ITEST_DIR/dom.html" "$k:missing")" \
+        "behind_log_start|$s0|$lo0|$missing0" "console page: partition 0"
+    itest_assert_eq "$(hub_dom_cell "$ITEST_DIR/dom.html" "loss:$SVC:1:missing")" "not known" "console page: partition 1 missing"
+else
+    itest_log "chromium is not installed: the console page itself is not checked (its API is)"
+fi
 kill $serve_pid 2>/dev/null; wait $serve_pid 2>/dev/null || true
 
 # A restart finds the open faults: still stopped, no second error event.
