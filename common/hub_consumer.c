@@ -14,6 +14,7 @@
 #include "hub_build.h"
 #include "hub_config.h"
 #include "hub_log.h"
+#include "hub_loss.h"
 #include "hub_pg.h"
 #include "hub_registry.h"
 #include "hub_telemetry.h"
@@ -44,6 +45,11 @@ static const hub_config_setting service_settings[] = {
     {"http.port", HUB_CFG_INT, "0", 0, 65535, "port for /metrics, /healthz, /readyz (0: off)"},
     {"http.bind", HUB_CFG_STRING, "127.0.0.1", 0, 0, "address the HTTP endpoints listen on"},
     {"http.healthz.stall.s", HUB_CFG_INT, "60", 1, 86400, "/healthz fails after the loop stalls this long"},
+    {"offsets.on.loss", HUB_CFG_STRING, "stop", 0, 0,
+     "broker data loss: stop (the partition waits for crvsctl offsets reset) | continue "
+     "(development only: skip to the log start, logged and audited)"},
+    {"offsets.fault.poll.ms", HUB_CFG_INT, "5000", 100, 600000,
+     "how often a stopped partition looks for an operator's offsets reset"},
 };
 
 typedef struct item {
@@ -85,6 +91,16 @@ typedef struct write_outcome {
     char err[1024];       /* why a conflict */
 } write_outcome;
 
+/* A partition stopped for broker data loss (loss.kind not NONE), and
+ * whether crvs.partition_fault holds it yet; refused_at: the stored offset
+ * at which the broker last refused a fetch the watermarks did not explain
+ * (a second refusal there stops the partition). */
+typedef struct stopped_part {
+    hub_loss loss;
+    bool recorded;
+    int64_t refused_at;
+} stopped_part;
+
 typedef struct svc {
     const hub_service_spec *spec;
     hub_config *cfg;
@@ -124,8 +140,12 @@ typedef struct svc {
      * no message to read (transaction markers, aborted records), see
      * skip_markers. */
     int64_t *seen, *tail, *tail_seen;
+    stopped_part *stopped; /* per partition, on the consumer thread */
     int n_parts;
     int batch_max, linger_ms, backoff_initial_ms, backoff_max_ms;
+    hub_loss_policy on_loss;
+    int fault_poll_ms;
+    int64_t next_fault_poll; /* monotonic ms */
     bool fatal;
     bool pg_connected_once;
     counters total;
@@ -188,7 +208,11 @@ static int ensure_partition_slots(svc *s, int32_t partition)
         if (!a) return -1;
         *marks[k] = a;
     }
+    stopped_part *stopped = realloc(s->stopped, (size_t)n * sizeof *stopped);
+    if (!stopped) return -1;
+    s->stopped = stopped;
     for (int i = s->n_parts; i < n; i++) {
+        s->stopped[i] = (stopped_part){.loss = {.kind = HUB_LOSS_NONE}, .refused_at = -1};
         s->pos[i] = RD_KAFKA_OFFSET_BEGINNING;
         s->owned[i] = false;
         s->seen[i] = RD_KAFKA_OFFSET_BEGINNING;
@@ -197,6 +221,13 @@ static int ensure_partition_slots(svc *s, int32_t partition)
     s->n_parts = n;
     return 0;
 }
+
+static bool is_stopped(const svc *s, int32_t p)
+{
+    return p >= 0 && p < s->n_parts && s->stopped[p].loss.kind != HUB_LOSS_NONE;
+}
+
+static void hold_stopped(svc *s, const rd_kafka_topic_partition_list_t *parts);
 
 static void clear_batch(batch *b)
 {
@@ -241,9 +272,32 @@ static int ensure_pg(svc *s)
     return 0;
 }
 
-/* Reads (registering if new) the stored offset of each partition. Blocks,
- * retrying, until PostgreSQL answers: starting anywhere else would lose or
- * repeat messages. */
+/* The claim's answer about an open fault (crvs.partition_fault, columns
+ * 1-5 of the claim's row): such a partition stays stopped whatever the
+ * broker says now, until an operator decides (docs/operations.md, "Broker
+ * data loss"). */
+static void note_open_fault(svc *s, int32_t p, const PGresult *res)
+{
+    stopped_part *sp = &s->stopped[p];
+    sp->loss.kind = HUB_LOSS_NONE;
+    if (PQgetisnull(res, 0, 1)) return;
+    int64_t v[4];
+    for (int k = 0; k < 4; k++)
+        v[k] = PQgetisnull(res, 0, 2 + k) ? -1 : strtoll(PQgetvalue(res, 0, 2 + k), NULL, 10);
+    hub_loss_kind kind = hub_loss_kind_parse(PQgetvalue(res, 0, 1));
+    sp->loss = (hub_loss){kind ? kind : HUB_LOSS_OUT_OF_RANGE, v[0], v[1], v[2], v[3]};
+    sp->recorded = true;
+    char what[160];
+    hub_loss_describe(&sp->loss, what, sizeof what);
+    hub_log_warn("event=partition_stopped reason=open_fault topic=%s partition=%d kind=%s "
+                 "detail=\"%s\" action=\"crvsctl offsets reset\"",
+                 s->topic, (int)p, hub_loss_kind_name(sp->loss.kind), what);
+    hub_telemetry_data_loss(telemetry, s->topic, p, true, sp->loss.missing);
+}
+
+/* Reads (registering if new) the stored offset of each partition, and its
+ * open fault if any. Blocks, retrying, until PostgreSQL answers: starting
+ * anywhere else would lose or repeat messages. */
 static int claim_partitions(svc *s, rd_kafka_topic_partition_list_t *parts)
 {
     int backoff = s->backoff_initial_ms;
@@ -256,8 +310,13 @@ static int claim_partitions(svc *s, rd_kafka_topic_partition_list_t *parts)
             char partition[16];
             snprintf(partition, sizeof partition, "%d", (int)tp->partition);
             const char *params[3] = {s->group, tp->topic, partition};
-            PGresult *res = PQexecParams(s->pg, "SELECT crvs.claim_partition($1, $2, $3::integer)",
-                                         3, NULL, params, NULL, NULL, 0);
+            PGresult *res = PQexecParams(
+                s->pg,
+                "SELECT c.stored, f.kind, f.stored_offset, f.log_start, f.log_end, f.missing "
+                "FROM crvs.claim_partition($1, $2, $3::integer) AS c(stored) "
+                "LEFT JOIN crvs.partition_fault f "
+                "ON f.consumer_group = $1 AND f.topic = $2 AND f.partition = $3::integer",
+                3, NULL, params, NULL, NULL, 0);
             c = hub_pg_classify(s->pg, res);
             if (c == HUB_PG_OK && PQntuples(res) == 1) {
                 int64_t stored = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -267,6 +326,7 @@ static int claim_partitions(svc *s, rd_kafka_topic_partition_list_t *parts)
                     s->seen[tp->partition] = stored;
                     s->tail[tp->partition] = -1;
                     tp->offset = stored < 0 ? RD_KAFKA_OFFSET_BEGINNING : stored;
+                    note_open_fault(s, tp->partition, res);
                 }
             } else if (c != HUB_PG_OK) {
                 hub_pg_error(s->pg, res, err, sizeof err);
@@ -559,13 +619,14 @@ static void resync(svc *s)
 {
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(s->n_parts);
     for (int p = 0; p < s->n_parts; p++)
-        if (s->owned[p]) rd_kafka_topic_partition_list_add(parts, s->topic, p);
+        if (s->owned[p] && !is_stopped(s, p)) rd_kafka_topic_partition_list_add(parts, s->topic, p);
     if (parts->cnt && claim_partitions(s, parts) == 0) {
         rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, parts, 5000);
         if (e) {
             hub_log_warn("event=seek_failed error=\"%s\"", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
         }
+        hold_stopped(s, parts); /* a fault another member recorded meanwhile */
     }
     rd_kafka_topic_partition_list_destroy(parts);
 }
@@ -574,7 +635,7 @@ static void commit_to_kafka(svc *s)
 {
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(4);
     for (int p = 0; p < s->n_parts; p++)
-        if (s->owned[p] && s->pos[p] >= 0)
+        if (s->owned[p] && s->pos[p] >= 0 && !is_stopped(s, p))
             rd_kafka_topic_partition_list_add(parts, s->topic, p)->offset = s->pos[p];
     if (parts->cnt) (void)rd_kafka_commit(s->rk, parts, 1);
     rd_kafka_topic_partition_list_destroy(parts);
@@ -759,6 +820,308 @@ static void drain(svc *s, int max_attempts)
     else (void)finish_failed(s, s->cur, &out);
 }
 
+/* ---- broker data loss (docs/operations.md, "Broker data loss") ---------- */
+
+/* The partition's log start and end from its leader; false (both -1) when
+ * it does not answer in time. */
+static bool read_watermarks(svc *s, int32_t p, int64_t *lo, int64_t *hi)
+{
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(s->rk, s->topic, p, lo, hi, 5000);
+    if (!err) return true;
+    hub_log_warn("event=watermarks_failed partition=%d error=\"%s\"", (int)p, rd_kafka_err2str(err));
+    *lo = *hi = -1;
+    return false;
+}
+
+static void pause_partition(svc *s, int32_t p, bool pause)
+{
+    rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(one, s->topic, p);
+    if (pause) (void)rd_kafka_pause_partitions(s->rk, one);
+    else (void)rd_kafka_resume_partitions(s->rk, one);
+    rd_kafka_topic_partition_list_destroy(one);
+}
+
+/* After an assignment or a resync: pauses the stopped partitions among
+ * `parts` and resumes the others. A pause outlives an unassignment in
+ * librdkafka: a partition stopped once and assigned again later would
+ * otherwise stay paused. */
+static void hold_stopped(svc *s, const rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        if (p < s->n_parts) pause_partition(s, p, is_stopped(s, p));
+    }
+}
+
+/* Starts fetching a stopped partition again at `offset` (>= 0, or
+ * RD_KAFKA_OFFSET_BEGINNING). After an offset-out-of-range error
+ * librdkafka has stopped the partition's fetcher and refuses a seek, so
+ * the partition is unassigned and assigned again (cooperative; with the
+ * eager protocol the whole assignment is made again, each partition where
+ * this process takes it up next), then resumed. */
+static void restart_partition(svc *s, int32_t p, int64_t offset)
+{
+    rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(one, s->topic, p)->offset = offset;
+    rd_kafka_error_t *e = NULL;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (!strcmp(rd_kafka_rebalance_protocol(s->rk), "COOPERATIVE")) {
+        e = rd_kafka_incremental_unassign(s->rk, one);
+        if (!e) e = rd_kafka_incremental_assign(s->rk, one);
+    } else {
+        rd_kafka_topic_partition_list_t *all = rd_kafka_topic_partition_list_new(s->n_parts);
+        for (int q = 0; q < s->n_parts; q++) {
+            if (!s->owned[q]) continue;
+            int64_t at = q == p ? offset
+                         : is_stopped(s, q) ? RD_KAFKA_OFFSET_END
+                         : s->seen[q] < 0   ? RD_KAFKA_OFFSET_BEGINNING
+                                            : s->seen[q];
+            rd_kafka_topic_partition_list_add(all, s->topic, q)->offset = at;
+        }
+        err = rd_kafka_assign(s->rk, all);
+        rd_kafka_topic_partition_list_destroy(all);
+    }
+    if (e || err)
+        hub_log_error("event=restart_failed partition=%d error=\"%s\"", (int)p,
+                      e ? rd_kafka_error_string(e) : rd_kafka_err2str(err));
+    if (e) rd_kafka_error_destroy(e);
+    (void)rd_kafka_resume_partitions(s->rk, one);
+    rd_kafka_topic_partition_list_destroy(one);
+}
+
+static const char *count_text(int64_t v, char *out, size_t out_size)
+{
+    if (v < 0) snprintf(out, out_size, "unknown");
+    else snprintf(out, out_size, "%lld", (long long)v);
+    return out;
+}
+
+/* Writes a stopped partition's fault into crvs.partition_fault, where every
+ * operator tool sees it (an open fault found there stays as it is). Uses
+ * the connection only when it is up and free; tried again by
+ * check_stopped until it is written. */
+static void record_fault(svc *s, int32_t p)
+{
+    stopped_part *sp = &s->stopped[p];
+    if (sp->recorded || !s->pg || PQstatus(s->pg) != CONNECTION_OK) return;
+    char partition[16], v[4][32];
+    snprintf(partition, sizeof partition, "%d", (int)p);
+    const int64_t nums[4] = {sp->loss.stored, sp->loss.log_start, sp->loss.log_end,
+                             sp->loss.missing};
+    const char *params[9] = {s->group, s->topic, partition, hub_loss_kind_name(sp->loss.kind)};
+    for (int k = 0; k < 4; k++) {
+        snprintf(v[k], sizeof v[k], "%lld", (long long)nums[k]);
+        params[4 + k] = k == 0 || nums[k] >= 0 ? v[k] : NULL;
+    }
+    params[8] = s->spec->name;
+    PGresult *res = PQexecParams(s->pg,
+                                 "SELECT crvs.report_partition_fault($1, $2, $3::integer, $4, "
+                                 "$5::bigint, $6::bigint, $7::bigint, $8::bigint, $9)",
+                                 9, NULL, params, NULL, NULL, 0);
+    if (hub_pg_classify(s->pg, res) == HUB_PG_OK) {
+        sp->recorded = true;
+    } else {
+        char err[512];
+        hub_pg_error(s->pg, res, err, sizeof err);
+        hub_log_warn("event=fault_record_retry partition=%d error=\"%s\"", (int)p, err);
+    }
+    PQclear(res);
+}
+
+/* offsets.on.loss = continue: the stored offset moves from the judged one
+ * to the log start, fenced and audited (crvs.skip_partition_loss). */
+static bool skip_loss(svc *s, int32_t p, const hub_loss *l)
+{
+    if (!s->pg || PQstatus(s->pg) != CONNECTION_OK || l->log_start < 0) return false;
+    char partition[16], v[5][32];
+    snprintf(partition, sizeof partition, "%d", (int)p);
+    const int64_t nums[5] = {l->stored, l->log_start, l->log_start, l->log_end, l->missing};
+    const char *params[10] = {s->group, s->topic, partition, hub_loss_kind_name(l->kind)};
+    for (int k = 0; k < 5; k++) {
+        snprintf(v[k], sizeof v[k], "%lld", (long long)nums[k]);
+        params[4 + k] = nums[k] >= 0 || k == 0 ? v[k] : NULL;
+    }
+    params[9] = s->spec->name;
+    PGresult *res = PQexecParams(
+        s->pg,
+        "SELECT crvs.skip_partition_loss($1, $2, $3::integer, $4, $5::bigint, $6::bigint, "
+        "$7::bigint, $8::bigint, $9::bigint, $10)",
+        10, NULL, params, NULL, NULL, 0);
+    bool moved = false;
+    if (hub_pg_classify(s->pg, res) == HUB_PG_OK) {
+        moved = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    } else {
+        char err[512];
+        hub_pg_error(s->pg, res, err, sizeof err);
+        hub_log_warn("event=skip_failed partition=%d error=\"%s\"", (int)p, err);
+    }
+    PQclear(res);
+    return moved;
+}
+
+/* Broker data loss found on an assigned partition (`found`: "assignment",
+ * "fetch" refused, or "reset" at the offset an operator chose): one error
+ * event,
+ * counted; then the partition stops (paused by the caller, the fault
+ * recorded, the metric set) or, with offsets.on.loss = continue, its
+ * stored offset moves to the log start. Returns the offset to go on from,
+ * -1 when stopped (the skip could not be stored either: it stops). The
+ * connection must be free. */
+static int64_t act_on_loss(svc *s, int32_t p, const hub_loss *l, const char *found)
+{
+    bool go_on = s->on_loss == HUB_LOSS_CONTINUE && skip_loss(s, p, l);
+    char what[160], lo[24], hi[24], missing[24];
+    hub_loss_describe(l, what, sizeof what);
+    hub_log_error("event=partition_data_loss topic=%s partition=%d kind=%s stored=%lld "
+                  "log_start=%s log_end=%s missing=%s action=%s found=%s detail=\"%s\"",
+                  s->topic, (int)p, hub_loss_kind_name(l->kind), (long long)l->stored,
+                  count_text(l->log_start, lo, sizeof lo), count_text(l->log_end, hi, sizeof hi),
+                  count_text(l->missing, missing, sizeof missing), go_on ? "continue" : "stop",
+                  found, what);
+    hub_telemetry_data_loss_event(telemetry, go_on, l->missing);
+    if (go_on) {
+        s->pos[p] = s->seen[p] = l->log_start;
+        s->tail[p] = -1;
+        return l->log_start;
+    }
+    s->stopped[p].loss = *l;
+    s->stopped[p].recorded = false;
+    hub_telemetry_data_loss(telemetry, s->topic, p, true, l->missing);
+    record_fault(s, p);
+    return -1;
+}
+
+/* At assignment, once claimed: a partition with an open fault stays
+ * stopped (note_open_fault); the others are judged against the broker's log
+ * start and end. A stopped partition is assigned at the log end and paused
+ * (hold_stopped): nothing is fetched from it, and no offset-out-of-range
+ * error races the pause. */
+static void guard_partitions(svc *s, rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        int32_t p = tp->partition;
+        if (p >= s->n_parts) continue;
+        s->stopped[p].refused_at = -1;
+        int64_t lo, hi;
+        hub_loss l;
+        if (!is_stopped(s, p) && read_watermarks(s, p, &lo, &hi) &&
+            hub_loss_judge(s->pos[p], lo, hi, &l)) {
+            int64_t next = act_on_loss(s, p, &l, "assignment");
+            if (next >= 0) tp->offset = next;
+        }
+        if (is_stopped(s, p)) tp->offset = RD_KAFKA_OFFSET_END;
+    }
+}
+
+/* A partition no longer ours: a fault not yet recorded is tried once more
+ * (the next owner judges again anyway), and the metrics are left to the
+ * next owner. */
+static void forget_stopped(svc *s, int32_t p)
+{
+    if (!is_stopped(s, p)) return;
+    record_fault(s, p);
+    s->stopped[p].loss.kind = HUB_LOSS_NONE;
+    hub_telemetry_data_loss_forget(telemetry, s->topic, p);
+}
+
+/* The broker refused the offset a partition is fetched from
+ * (auto.offset.reset = error: librdkafka reports it instead of jumping
+ * elsewhere). The partition is paused at once, what was taken before is
+ * written so the stored offset is what is judged, and the broker's log
+ * start and end say what happened. A refusal they do not explain (a stale
+ * fetch position, a leader change) goes on from the stored offset, once;
+ * the next refusal at the same offset stops the partition. */
+static void on_out_of_range(svc *s, const rd_kafka_message_t *m)
+{
+    int32_t p = m->partition;
+    if (p < 0 || p >= s->n_parts || !s->owned[p] || is_stopped(s, p)) return;
+    stopped_part *sp = &s->stopped[p];
+    sp->loss.kind = HUB_LOSS_OUT_OF_RANGE; /* until judged: take nothing more from it */
+    pause_partition(s, p, true);
+    (void)submit(s);
+    (void)wait_flight(s);
+    sp->loss.kind = HUB_LOSS_NONE;
+    int64_t lo, hi, stored = s->pos[p];
+    hub_loss l = {.kind = HUB_LOSS_NONE};
+    bool known = read_watermarks(s, p, &lo, &hi);
+    if (known && !hub_loss_judge(stored, lo, hi, &l) && sp->refused_at != stored) {
+        hub_log_warn("event=offset_out_of_range action=resume partition=%d offset=%lld "
+                     "stored=%lld log_start=%lld log_end=%lld",
+                     (int)p, (long long)m->offset, (long long)stored, (long long)lo, (long long)hi);
+        sp->refused_at = stored;
+        s->seen[p] = stored;
+        s->tail[p] = -1;
+        restart_partition(s, p, stored < 0 ? RD_KAFKA_OFFSET_BEGINNING : stored);
+        return;
+    }
+    if (l.kind == HUB_LOSS_NONE) l = (hub_loss){HUB_LOSS_OUT_OF_RANGE, stored, lo, hi, -1};
+    int64_t next = act_on_loss(s, p, &l, "fetch");
+    if (next >= 0) restart_partition(s, p, next);
+}
+
+/* While a partition is stopped: records its fault if that failed before,
+ * and looks for an operator's decision (crvsctl offsets reset stores the
+ * offset to go on from and deletes the fault). The partition is judged at
+ * that offset and goes on from there, or stops again. On the consumer
+ * thread with no batch in flight. */
+static void check_stopped(svc *s)
+{
+    for (int p = 0; p < s->n_parts && !stop_requested; p++) {
+        if (!s->owned[p] || !is_stopped(s, p)) continue;
+        if (ensure_pg(s) != 0) return;
+        if (!s->stopped[p].recorded) {
+            record_fault(s, p);
+            continue;
+        }
+        char partition[16];
+        snprintf(partition, sizeof partition, "%d", p);
+        const char *params[3] = {s->group, s->topic, partition};
+        PGresult *res = PQexecParams(
+            s->pg,
+            "SELECT o.next_offset, EXISTS (SELECT 1 FROM crvs.partition_fault f "
+            "WHERE f.consumer_group = $1 AND f.topic = $2 AND f.partition = $3::integer) "
+            "FROM crvs.consumer_offset o "
+            "WHERE o.consumer_group = $1 AND o.topic = $2 AND o.partition = $3::integer",
+            3, NULL, params, NULL, NULL, 0);
+        if (hub_pg_classify(s->pg, res) != HUB_PG_OK) {
+            char err[512];
+            hub_pg_error(s->pg, res, err, sizeof err);
+            hub_log_warn("event=fault_check_failed partition=%d error=\"%s\"", p, err);
+            PQclear(res);
+            return;
+        }
+        bool decided = PQntuples(res) == 1 && PQgetvalue(res, 0, 1)[0] == 'f';
+        int64_t to = decided ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+        PQclear(res);
+        int64_t lo, hi;
+        if (!decided || !read_watermarks(s, p, &lo, &hi)) continue;
+        s->stopped[p].loss.kind = HUB_LOSS_NONE;
+        s->stopped[p].refused_at = -1;
+        s->pos[p] = to;
+        hub_telemetry_data_loss(telemetry, s->topic, p, false, -1);
+        hub_loss l;
+        if (hub_loss_judge(to, lo, hi, &l) && (to = act_on_loss(s, p, &l, "reset")) < 0) continue;
+        hub_log_info("event=partition_resumed topic=%s partition=%d offset=%lld", s->topic, p,
+                     (long long)to);
+        s->seen[p] = to;
+        s->tail[p] = -1;
+        restart_partition(s, p, to < 0 ? RD_KAFKA_OFFSET_BEGINNING : to);
+    }
+}
+
+/* check_stopped every offsets.fault.poll.ms while a partition is stopped;
+ * waits for the batch in flight first (the connection is the writer's). */
+static void watch_stopped(svc *s)
+{
+    if (now_ms() < s->next_fault_poll) return;
+    s->next_fault_poll = now_ms() + s->fault_poll_ms;
+    bool any = false;
+    for (int p = 0; p < s->n_parts && !any; p++) any = s->owned[p] && is_stopped(s, p);
+    if (any && wait_flight(s)) check_stopped(s);
+}
+
 /* ---- Kafka --------------------------------------------------------------- */
 
 static void log_partitions(const char *event, const rd_kafka_topic_partition_list_t *parts)
@@ -780,17 +1143,21 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         /* The claim needs the connection, which the writer may hold. */
         (void)wait_flight(s);
-        if (claim_partitions(s, parts) != 0) {
+        bool claimed = claim_partitions(s, parts) == 0;
+        if (!claimed) {
             /* Stopping: take nothing rather than start at a guessed offset. */
             for (int i = 0; i < parts->cnt; i++) parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
             hub_log_warn("event=assign_without_offsets action=pause");
             rd_kafka_pause_partitions(rk, parts);
+        } else {
+            guard_partitions(s, parts);
         }
         for (int i = 0; i < parts->cnt; i++)
             if (parts->elems[i].partition < s->n_parts) s->owned[parts->elems[i].partition] = true;
         log_partitions("partitions_assigned", parts);
         if (cooperative) e = rd_kafka_incremental_assign(rk, parts);
         else (void)rd_kafka_assign(rk, parts);
+        if (claimed) hold_stopped(s, parts);
     } else {
         /* Whatever is pending is written before the partitions go, so the
          * next owner starts after it; if it cannot be written it is dropped
@@ -798,8 +1165,11 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) drain(s, 3);
         else (void)wait_flight(s);
         clear_batch(s->cur);
-        for (int i = 0; i < parts->cnt; i++)
-            if (parts->elems[i].partition < s->n_parts) s->owned[parts->elems[i].partition] = false;
+        for (int i = 0; i < parts->cnt; i++) {
+            if (parts->elems[i].partition >= s->n_parts) continue;
+            s->owned[parts->elems[i].partition] = false;
+            forget_stopped(s, parts->elems[i].partition);
+        }
         log_partitions("partitions_revoked", parts);
         if (cooperative) e = rd_kafka_incremental_unassign(rk, parts);
         else (void)rd_kafka_assign(rk, NULL);
@@ -878,7 +1248,10 @@ static rd_kafka_t *make_consumer(svc *s, char *errstr, size_t errstr_size)
         {"client.id", s->spec->name},
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
-        {"auto.offset.reset", "earliest"},
+        /* Never jump elsewhere when the broker cannot serve the stored
+         * offset: report it (on_out_of_range). Set again after the
+         * configuration below, which may not change it. */
+        {"auto.offset.reset", "error"},
         {"partition.assignment.strategy", "cooperative-sticky"},
         /* The end of each partition, for skip_markers. */
         {"enable.partition.eof", "true"},
@@ -891,6 +1264,12 @@ static rd_kafka_t *make_consumer(svc *s, char *errstr, size_t errstr_size)
         rd_kafka_conf_set_stats_cb(conf, stats_cb);
     }
     if (hub_config_foreach(s->cfg, "kafka.", set_kafka, &ctx) != 0) goto fail;
+    const char *reset = hub_config_get(s->cfg, "kafka.auto.offset.reset");
+    if (reset && strcmp(reset, "error"))
+        hub_log_warn("event=config_ignored key=kafka.auto.offset.reset value=%s "
+                     "reason=\"the service always uses error; see offsets.on.loss\"",
+                     reset);
+    if (set_kafka("auto.offset.reset", "error", &ctx) != 0) goto fail;
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
@@ -971,7 +1350,7 @@ static int take_message(svc *s, rd_kafka_message_t *m)
 static void note_partition_end(svc *s, const rd_kafka_message_t *m)
 {
     int32_t p = m->partition;
-    if (p < 0 || p >= s->n_parts || !s->owned[p]) return;
+    if (p < 0 || p >= s->n_parts || !s->owned[p] || is_stopped(s, p)) return;
     int64_t from = s->seen[p] < 0 ? 0 : s->seen[p];
     if (m->offset > from) {
         s->tail[p] = m->offset;
@@ -992,7 +1371,7 @@ static void skip_markers(svc *s)
 {
     bool moved = false;
     for (int p = 0; p < s->n_parts && !stop_requested; p++) {
-        if (!s->owned[p] || s->tail[p] < 0) continue;
+        if (!s->owned[p] || s->tail[p] < 0 || is_stopped(s, p)) continue;
         int64_t stored = s->pos[p];
         if (s->tail_seen[p] != s->seen[p] || stored != s->seen[p] || s->tail[p] <= stored) {
             if (s->tail_seen[p] != s->seen[p]) s->tail[p] = -1; /* taken more since */
@@ -1069,11 +1448,17 @@ static void run_loop(svc *s)
             if (!s->flight) hub_telemetry_tick(telemetry);
             if (!m) {
                 if (s->cur->n_items && timeout == 0) break;
-                if (!s->cur->n_items && !s->flight) skip_markers(s);
+                if (!s->cur->n_items && !s->flight) {
+                    skip_markers(s);
+                    watch_stopped(s);
+                }
                 continue;
             }
             if (m->err) {
                 if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) note_partition_end(s, m);
+                else if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+                         m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE)
+                    on_out_of_range(s, m);
                 else
                     hub_log_warn("event=consume_error code=%s error=\"%s\"",
                                  rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
@@ -1082,8 +1467,10 @@ static void run_loop(svc *s)
                 continue;
             }
             int32_t p = m->partition;
-            /* Stale: from a partition we no longer own, or already stored. */
-            if (p >= s->n_parts || !s->owned[p] || (s->pos[p] >= 0 && m->offset < s->pos[p])) {
+            /* Stale: from a partition we no longer own, one stopped for
+             * data loss, or already stored. */
+            if (p >= s->n_parts || !s->owned[p] || is_stopped(s, p) ||
+                (s->pos[p] >= 0 && m->offset < s->pos[p])) {
                 rd_kafka_message_destroy(m);
                 continue;
             }
@@ -1110,6 +1497,7 @@ static void run_loop(svc *s)
         } else {
             defer_backoff = s->backoff_initial_ms;
         }
+        watch_stopped(s);
     }
 }
 
@@ -1172,6 +1560,11 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
     s.linger_ms = (int)hub_config_get_int(s.cfg, "batch.linger.ms");
     s.backoff_initial_ms = (int)hub_config_get_int(s.cfg, "retry.backoff.initial.ms");
     s.backoff_max_ms = (int)hub_config_get_int(s.cfg, "retry.backoff.max.ms");
+    s.fault_poll_ms = (int)hub_config_get_int(s.cfg, "offsets.fault.poll.ms");
+    if (!hub_loss_policy_parse(hub_config_get(s.cfg, "offsets.on.loss"), &s.on_loss)) {
+        fprintf(stderr, "crvs-%s: offsets.on.loss must be stop or continue\n", spec->name);
+        goto out;
+    }
 
     s.cat = hub_catalog_open(hub_config_get(s.cfg, "schema.catalog"), err, sizeof err);
     if (!s.cat) {
@@ -1245,9 +1638,13 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
     }
     s.writer_started = true;
     hub_log_info("event=started version=%s topic=%s group=%s reader_schema=%s:%d batch_max=%d "
-                 "linger_ms=%d",
+                 "linger_ms=%d offsets_on_loss=%s",
                  HUB_VERSION, s.topic, s.group, hub_schema_fullname(reader),
-                 (int)hub_schema_id(reader), s.batch_max, s.linger_ms);
+                 (int)hub_schema_id(reader), s.batch_max, s.linger_ms,
+                 s.on_loss == HUB_LOSS_STOP ? "stop" : "continue");
+    if (s.on_loss == HUB_LOSS_CONTINUE)
+        hub_log_warn("event=offsets_on_loss_continue reason=\"development only: broker data loss "
+                     "is skipped (logged, counted, audited), not stopped\"");
     run_loop(&s);
     /* A stop is not a failure: what is pending is written, then we leave
      * the group so the partitions move on at once. */
@@ -1292,6 +1689,7 @@ out:
     free(s.seen);
     free(s.tail);
     free(s.tail_seen);
+    free(s.stopped);
     hub_config_destroy(s.cfg);
     return status;
 }

@@ -14,12 +14,13 @@ struct hub_telemetry {
     hub_http *http;
     int stall_s;
 
-    hub_metric *messages, *lag, *pg_retries, *registry;
+    hub_metric *messages, *lag, *pg_retries, *registry, *data_loss, *missing;
     hub_series *created, *corrected, *duplicates, *batches, *batch_size, *tx_seconds,
         *kafka_delay, *event_delay, *assigned, *pg_reconnects, *pg_up, *conflicts, *brokers_up,
         *deferrals, *last_commit;
     hub_series *retry_connect, *retry_claim, *retry_batch;
     hub_series *lookup_ok, *lookup_not_found, *lookup_error;
+    hub_series *loss_stopped, *loss_continued, *skipped;
 
     _Atomic int64_t last_tick_ms; /* CLOCK_MONOTONIC */
     _Atomic int assigned_now;
@@ -147,6 +148,29 @@ static bool register_all(hub_telemetry *t, const char *version, char *err, size_
                              "first.",
                              NULL, err, err_size));
     t->last_commit = hub_metric_series(f, NULL);
+
+    FAMILY(t->data_loss = hub_metrics_gauge(
+               m, "crvs_partition_data_loss",
+               "1 while the partition is stopped for broker data loss (its stored offset is "
+               "behind the log start or ahead of the log end) until an operator resets its "
+               "offset; 0 once it goes on.",
+               topic_partition, err, err_size));
+    FAMILY(t->missing = hub_metrics_gauge(
+               m, "crvs_messages_missing",
+               "Messages of a stopped partition never stored that the broker no longer holds; "
+               "absent when not known (a log that ends before the stored offset).",
+               topic_partition, err, err_size));
+    FAMILY(hub_metrics_counter(m, "crvs_data_loss_events_total",
+                               "Broker data loss found, by what the service did: stop (the "
+                               "partition waits for an operator) or continue (offsets.on.loss = "
+                               "continue: skipped).",
+                               (const char *[]){"action", NULL}, err, err_size));
+    t->loss_stopped = hub_metric_series1(f, "stop");
+    t->loss_continued = hub_metric_series1(f, "continue");
+    FAMILY(hub_metrics_counter(m, "crvs_messages_skipped_total",
+                               "Messages known lost that offsets.on.loss = continue skipped.",
+                               NULL, err, err_size));
+    t->skipped = hub_metric_series(f, NULL);
 #undef FAMILY
     return true;
 }
@@ -256,6 +280,45 @@ void hub_telemetry_offset_conflict(hub_telemetry *t)
 void hub_telemetry_schema_deferral(hub_telemetry *t)
 {
     if (t) hub_counter_inc(t->deferrals);
+}
+
+static void partition_label(int32_t partition, char *out, size_t out_size)
+{
+    snprintf(out, out_size, "%d", (int)partition);
+}
+
+void hub_telemetry_data_loss(hub_telemetry *t, const char *topic, int32_t partition,
+                             bool stopped, int64_t missing)
+{
+    if (!t) return;
+    char p[16];
+    partition_label(partition, p, sizeof p);
+    const char *values[2] = {topic, p};
+    hub_gauge_set(hub_metric_series(t->data_loss, values), stopped ? 1 : 0);
+    hub_series *m = hub_metric_series(t->missing, values);
+    if (stopped && missing >= 0) hub_gauge_set(m, (double)missing);
+    else hub_gauge_clear(m);
+}
+
+void hub_telemetry_data_loss_forget(hub_telemetry *t, const char *topic, int32_t partition)
+{
+    if (!t) return;
+    char p[16];
+    partition_label(partition, p, sizeof p);
+    const char *values[2] = {topic, p};
+    hub_gauge_clear(hub_metric_series(t->data_loss, values));
+    hub_gauge_clear(hub_metric_series(t->missing, values));
+}
+
+void hub_telemetry_data_loss_event(hub_telemetry *t, bool continued, int64_t missing)
+{
+    if (!t) return;
+    if (!continued) {
+        hub_counter_inc(t->loss_stopped);
+        return;
+    }
+    hub_counter_inc(t->loss_continued);
+    if (missing > 0) hub_counter_add(t->skipped, (uint64_t)missing);
 }
 
 void hub_telemetry_batch(hub_telemetry *t, size_t n_messages, double tx_seconds,

@@ -50,6 +50,17 @@ void hub_telemetry_offset_conflict(hub_telemetry *t);
 /* A message put back because its writer schema could not be fetched. */
 void hub_telemetry_schema_deferral(hub_telemetry *t);
 
+/* Broker data loss (docs/operations.md, "Broker data loss"). A partition
+ * stopped for it (stopped true, with the messages known missing, -1 when
+ * not known), or going on again after an operator's reset (false);
+ * _forget when the partition is no longer this instance's. _event counts a
+ * finding: the partition stopped, or (continued) skipped by policy, with
+ * the messages skipped when known. */
+void hub_telemetry_data_loss(hub_telemetry *t, const char *topic, int32_t partition,
+                             bool stopped, int64_t missing);
+void hub_telemetry_data_loss_forget(hub_telemetry *t, const char *topic, int32_t partition);
+void hub_telemetry_data_loss_event(hub_telemetry *t, bool continued, int64_t missing);
+
 /* A committed batch: its message count, how long its transaction took
  * (BEGIN to COMMIT of the attempt that committed), the outcome counts, and
  * the commit time (ms since the epoch). */

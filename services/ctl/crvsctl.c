@@ -120,6 +120,15 @@ int ctl_copy_in(PGconn *conn, const char *who, const char *copy_sql, FILE *in)
     return rc;
 }
 
+bool ctl_parse_count(const char *s, long long *out)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || v < 0) return false;
+    *out = v;
+    return true;
+}
+
 int ctl_parse_decision(int argc, char **argv, ctl_decision *d)
 {
     static const struct option opts[] = {{"comment", required_argument, NULL, 'm'},
@@ -206,6 +215,7 @@ static void usage(void)
             "  publish --topic T FILE|-           publish JSON documents (one per line, or an array)\n"
             "  publish --topic T --raw-hex FILE|- publish raw messages given as hex, one per line\n"
             "  wait [--topic T]... [--timeout S]  wait until the services stored every message\n"
+            "                                     (exit 3: a partition lost data on the broker)\n"
             "  dlq list [--topic T] [--reason R] [--since TS] [--limit N]\n"
             "  dlq show ID [--reveal]             one dead letter, decoded when possible\n"
             "  dlq replay ID | --reason R | --all-matching [--topic T] [--since TS] [--dry-run]\n"
@@ -215,6 +225,9 @@ static void usage(void)
             "         [--max-dead-letters-per-hour N]\n"
             "                                     lag, commits, dead letters per service; exit 2\n"
             "                                     when a threshold is breached\n"
+            "  offsets reset --topic T --partition P --to earliest|latest|N --reason TEXT\n"
+            "                                     where a partition stopped for broker data loss\n"
+            "                                     goes on (audited; docs/operations.md)\n"
             "  serve [--bind ADDR] [--port N] [--token-file F] [--interval S]\n"
             "                                     the operators' console page (read-only)\n"
             "  reconcile list [--reason R] [--status open|resolved|closed|all] [--limit N]\n"
@@ -316,6 +329,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "refdata")) status = ctl_refdata(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "schema")) status = schema_command(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "topics")) status = ctl_topics(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "offsets")) status = ctl_offsets(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "help")) {
         usage();
         status = CTL_OK;

@@ -10,6 +10,7 @@
 
 #include "hub_catalog.h"
 #include "hub_config.h"
+#include "hub_loss.h"
 #include "hub_registry.h"
 
 typedef struct ctl {
@@ -47,6 +48,8 @@ void ctl_print_padded(const char *s, size_t width, bool right);
  * column), two spaces between columns, the last one unpadded. */
 void ctl_print_rows(const PGresult *res, const char *const *head);
 void ctl_close_input(FILE *in);
+/* A whole decimal number >= 0 ("12"; not "", "1x", "-3"). */
+bool ctl_parse_count(const char *s, long long *out);
 /* An operator's decision on one item: "ID --comment TEXT [--by NAME]",
  * --by defaulting to $USER. Returns -1 when the arguments do not fit. */
 typedef struct ctl_decision {
@@ -115,6 +118,28 @@ int ctl_marriage(ctl *c, int argc, char **argv);
 /* `topics create|describe|delete` (ctl_topics.c): the hub's topics on a
  * Kafka cluster through the admin API. */
 int ctl_topics(ctl *c, int argc, char **argv);
+
+/* Broker data loss (ctl_offsets.c; docs/operations.md, "Broker data loss"). */
+int ctl_offsets(ctl *c, int argc, char **argv);
+typedef struct ctl_partition_loss {
+    hub_loss loss;         /* kind HUB_LOSS_NONE: the partition is fine */
+    bool recorded;         /* a service stopped it: crvs.partition_fault holds it */
+    char detected_at[40];  /* when recorded, UTC */
+    char detected_by[64];  /* the service that recorded it */
+} ctl_partition_loss;
+/* The open faults of (group, topic), for ctl_partition_judge: the caller
+ * PQclears; no rows on a database without the table; NULL after printing
+ * "crvsctl WHO: ...". */
+PGresult *ctl_faults_query(PGconn *conn, const char *who, const char *group, const char *topic);
+/* Whether a partition is broken: its open fault in `faults` (the numbers
+ * its service found), else its stored next offset (-2: nothing stored)
+ * judged against the log start and end (hub_loss_judge; a service not
+ * running has not found it yet). */
+bool ctl_partition_judge(const PGresult *faults, int partition, long long stored, long long lo,
+                         long long hi, ctl_partition_loss *out);
+/* "broker data loss (behind_log_start): stored 5, log start 10, log end
+ * 20, 5 messages missing; stopped by birth-certificate at ..." */
+void ctl_partition_describe(const ctl_partition_loss *l, char *out, size_t out_size);
 
 /* Schema registry (ctl_registry.c). */
 /* Sets *out to a new client (the caller destroys it) when schema.registry.url

@@ -4,12 +4,15 @@
  *
  *   stored     next offset in crvs.consumer_offset (what the service wrote)
  *   end        log end offset (rd_kafka_query_watermark_offsets)
- *   lag        end minus stored (minus the log start when nothing is stored)
+ *   lag        end minus stored (nothing stored: minus 0); for a partition
+ *              that lost data on the broker, null when it cannot be known
+ *   data loss  the stored offset behind the log start or ahead of the log
+ *              end, or a fault a service recorded (crvs.partition_fault):
+ *              shown with its numbers and always a breach, never "stored"
  *   lag age    now minus the Kafka timestamp of the oldest message not yet
  *              stored, the one at the stored offset: how long the oldest
- *              waiting document has waited (the producer's CreateTime; a
- *              message the broker no longer holds is replaced by the oldest
- *              it still has)
+ *              waiting document has waited (the producer's CreateTime;
+ *              after data loss, of the oldest message the broker still has)
  *   commit     age of the partition's last stored batch (updated_at)
  *
  * plus dead letters of the last hour and day by reason, open
@@ -20,7 +23,8 @@
  *
  * Everything is gathered into one JSON document first; --json prints it,
  * the screen is drawn from it, and the thresholds are checked on it.
- * Exit status: 0 healthy, 2 a threshold breached (each is printed), 1 an
+ * Exit status: 0 healthy, 2 a threshold breached or a partition lost data
+ * on the broker (each is printed), 1 an
  * error (PostgreSQL or the broker unreachable, or bad usage: 2 must mean
  * "breached" and nothing else to whatever calls this from cron). */
 #include <getopt.h>
@@ -112,9 +116,9 @@ static json_t *partition_new(json_t *parts, int p)
 {
     json_t *v = find_partition(parts, p);
     if (v) return v;
-    v = json_pack("{s:i, s:n, s:n, s:n, s:n, s:n, s:n}", "partition", p, "stored_offset",
+    v = json_pack("{s:i, s:n, s:n, s:n, s:n, s:n, s:n, s:n}", "partition", p, "stored_offset",
                   "log_start", "log_end", "lag_messages", "lag_seconds",
-                  "last_commit_age_seconds");
+                  "last_commit_age_seconds", "data_loss");
     /* keep partitions in order */
     size_t at = json_array_size(parts);
     for (size_t i = 0; i < json_array_size(parts); i++) {
@@ -125,6 +129,26 @@ static json_t *partition_new(json_t *parts, int p)
     }
     json_array_insert_new(parts, at, v);
     return v;
+}
+
+static json_t *count_or_null(int64_t v)
+{
+    return v >= 0 ? json_integer(v) : json_null();
+}
+
+/* The "data_loss" object of a broken partition (docs/operations.md,
+ * "Broker data loss"). */
+static json_t *data_loss_json(const ctl_partition_loss *l)
+{
+    char text[512];
+    ctl_partition_describe(l, text, sizeof text);
+    return json_pack("{s:s, s:I, s:o, s:o, s:o, s:b, s:o, s:o, s:s}", "kind",
+                     hub_loss_kind_name(l->loss.kind), "stored", (json_int_t)l->loss.stored,
+                     "log_start", count_or_null(l->loss.log_start), "log_end",
+                     count_or_null(l->loss.log_end), "missing", count_or_null(l->loss.missing),
+                     "stopped", l->recorded, "detected_at",
+                     l->recorded ? json_string(l->detected_at) : json_null(), "detected_by",
+                     l->recorded ? json_string(l->detected_by) : json_null(), "text", text);
 }
 
 /* Partitions, stored offsets, watermarks and lag of one (group, topic). */
@@ -160,7 +184,9 @@ static int gather_partitions(rd_kafka_t *rk, PGconn *conn, const want *w, json_t
     json_object_set_new(svc, "topic_exists", json_boolean(n_parts > 0));
     for (int p = 0; p < n_parts; p++) (void)partition_new(parts, p);
 
-    long long total = 0;
+    PGresult *faults = ctl_faults_query(conn, "status", w->group, w->topic);
+    if (!faults) return -1;
+    long long total = 0, n_broken = 0;
     size_t i;
     json_t *p;
     json_array_foreach(parts, i, p) {
@@ -170,19 +196,34 @@ static int gather_partitions(rd_kafka_t *rk, PGconn *conn, const want *w, json_t
         err = rd_kafka_query_watermark_offsets(rk, w->topic, part, &lo, &hi, 5000);
         if (err) {
             fprintf(stderr, "crvsctl status: %s[%d]: %s\n", w->topic, part, rd_kafka_err2str(err));
+            PQclear(faults);
             return -1;
         }
         json_t *so = json_object_get(p, "stored_offset");
         long long stored = json_is_integer(so) ? json_integer_value(so) : -2;
-        long long from = stored < lo ? lo : stored; /* -2 "beginning", or older than retention */
-        long long lag = hi > from ? hi - from : 0;
+        long long at = stored < 0 ? 0 : stored; /* -2: nothing stored yet */
         json_object_set_new(p, "log_start", json_integer(lo));
         json_object_set_new(p, "log_end", json_integer(hi));
-        json_object_set_new(p, "lag_messages", json_integer(lag));
-        json_object_set_new(p, "next_unstored", json_integer(from));
-        total += lag;
+        ctl_partition_loss loss;
+        json_t *lag;
+        if (ctl_partition_judge(faults, part, stored, lo, hi, &loss)) {
+            /* Never "stored", never lag 0: behind the log start, everything
+             * from the stored offset on is unstored, the missing included;
+             * ahead of the log end, how much is not known. */
+            bool behind = loss.loss.kind == HUB_LOSS_BEHIND_LOG_START && hi >= at;
+            lag = behind ? json_integer(hi - at) : json_null();
+            json_object_set_new(p, "data_loss", data_loss_json(&loss));
+            n_broken++;
+        } else {
+            lag = json_integer(hi > at ? hi - at : 0);
+        }
+        total += json_integer_value(lag);
+        json_object_set_new(p, "lag_messages", lag);
+        json_object_set_new(p, "next_unstored", json_integer(at < lo ? lo : at));
     }
+    PQclear(faults);
     json_object_set_new(svc, "lag_messages", json_integer(total));
+    json_object_set_new(svc, "broken_partitions", json_integer(n_broken));
     return 0;
 }
 
@@ -400,6 +441,10 @@ json_t *ctl_status_check(json_t *doc, const ctl_status_opts *o)
         const char *topic = json_string_value(json_object_get(svc, "topic"));
         json_array_foreach(json_object_get(svc, "partitions"), j, p) {
             int part = (int)json_integer_value(json_object_get(p, "partition"));
+            json_t *loss = json_object_get(p, "data_loss");
+            if (json_is_object(loss))
+                breach(list, "%s %s[%d]: %s", name, topic, part,
+                       json_string_value(json_object_get(loss, "text")));
             json_t *lv = json_object_get(p, "lag_messages");
             long long lag = json_is_integer(lv) ? json_integer_value(lv) : 0;
             if (o->max_lag >= 0 && lag > o->max_lag)
@@ -473,21 +518,34 @@ static void print_screen(json_t *doc)
                 fmt_int(json_object_get(p, "lag_messages"), lag, sizeof lag);
                 fmt_age(json_object_get(p, "lag_seconds"), lag_age, sizeof lag_age);
                 fmt_age(json_object_get(p, "last_commit_age_seconds"), commit, sizeof commit);
+                json_t *loss = json_object_get(p, "data_loss");
+                if (json_is_object(loss) && !json_is_integer(json_object_get(p, "lag_messages")))
+                    snprintf(lag, sizeof lag, "unknown");
                 printf("  %4lld %12s %12s %10s %10s %12s%s\n",
                        (long long)json_integer_value(json_object_get(p, "partition")), stored, end,
                        lag, lag_age, commit, strcmp(commit, "-") ? " ago" : "");
+                if (json_is_object(loss))
+                    printf("       BROKEN: %s\n"
+                           "       decide: crvsctl offsets reset --topic %s --partition %lld "
+                           "--to earliest|latest|N --reason TEXT\n",
+                           json_string_value(json_object_get(loss, "text")),
+                           json_string_value(json_object_get(svc, "topic")),
+                           (long long)json_integer_value(json_object_get(p, "partition")));
             }
         }
         json_t *tp = json_object_get(svc, "throughput_5m");
         printf("  last 5 min: %.2f msg/s (%lld: %lld created, %lld corrected, %lld duplicate, "
-               "%lld dead-lettered); lag %lld\n",
+               "%lld dead-lettered); lag %lld%s\n",
                json_number_value(json_object_get(tp, "per_second")),
                (long long)json_integer_value(json_object_get(tp, "messages")),
                (long long)json_integer_value(json_object_get(tp, "created")),
                (long long)json_integer_value(json_object_get(tp, "corrected")),
                (long long)json_integer_value(json_object_get(tp, "duplicate")),
                (long long)json_integer_value(json_object_get(tp, "dead_lettered")),
-               (long long)json_integer_value(json_object_get(svc, "lag_messages")));
+               (long long)json_integer_value(json_object_get(svc, "lag_messages")),
+               json_integer_value(json_object_get(svc, "broken_partitions"))
+                   ? " and partitions BROKEN by broker data loss"
+                   : "");
         json_t *dl = json_object_get(svc, "dead_letters");
         printf("  dead letters: %lld last hour, %lld last day, %lld waiting (status new)\n",
                (long long)json_integer_value(json_object_get(dl, "last_hour")),
@@ -545,18 +603,10 @@ static int usage(void)
             "usage: crvsctl status [--topic T]... [--json] [--watch [SECONDS]]\n"
             "                      [--max-lag N] [--max-commit-age S] "
             "[--max-dead-letters-per-hour N]\n"
-            "exit status: 0 ok, 2 a threshold breached, 1 error (a usage error too: 2\n"
+            "exit status: 0 ok, 2 a threshold breached or broker data loss, 1 error\n"
+            "(a usage error too: 2\n"
             "means breached and nothing else, for cron and monitoring)\n");
     return CTL_FAILED;
-}
-
-static bool parse_count(const char *s, long long *out)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || v < 0) return false;
-    *out = v;
-    return true;
 }
 
 int ctl_status(ctl *c, int argc, char **argv)
@@ -582,20 +632,20 @@ int ctl_status(ctl *c, int argc, char **argv)
         case 'w':
             o.watch_s = 5;
             /* "--watch 10" as well as "--watch=10" */
-            if (!optarg && optind < argc && parse_count(argv[optind], &v)) optarg = argv[optind++];
+            if (!optarg && optind < argc && ctl_parse_count(argv[optind], &v)) optarg = argv[optind++];
             if (optarg) {
-                if (!parse_count(optarg, &v) || v < 1 || v > 86400) return usage();
+                if (!ctl_parse_count(optarg, &v) || v < 1 || v > 86400) return usage();
                 o.watch_s = (int)v;
             }
             break;
         case 'l':
-            if (!parse_count(optarg, &o.max_lag)) return usage();
+            if (!ctl_parse_count(optarg, &o.max_lag)) return usage();
             break;
         case 'a':
-            if (!parse_count(optarg, &o.max_commit_age_s)) return usage();
+            if (!ctl_parse_count(optarg, &o.max_commit_age_s)) return usage();
             break;
         case 'd':
-            if (!parse_count(optarg, &o.max_dl_per_hour)) return usage();
+            if (!ctl_parse_count(optarg, &o.max_dl_per_hour)) return usage();
             break;
         default: return usage();
         }

@@ -1,7 +1,13 @@
 /* crvsctl wait: returns when, for every partition of the given topics, the
  * offset stored in PostgreSQL by the topic's service has reached the log
  * end on the broker; that is, every message published so far is in the
- * registry or in the dead letters. */
+ * registry or in the dead letters.
+ *
+ * A partition that lost data on the broker (its stored offset behind the
+ * log start or ahead of the log end, or a fault a service recorded) is
+ * never "stored": wait names it and exits 3 at once for a recorded fault,
+ * or once the offsets have said so for LOSS_SETTLE_S (a batch being
+ * committed while retention removes the messages behind it is not loss). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +19,16 @@
 #include "hub_topics.h"
 
 #define MAX_TOPICS 8
+#define WAIT_DATA_LOSS 3
+#define LOSS_SETTLE_S 3
 
 /* Sums, over the topic's partitions, how far the stored offsets are behind
- * the log end. Returns -1 on error. */
+ * the log end. Returns -1 on error. Partitions that lost data are not
+ * counted: each is described in broken[] (up to max_broken, *n_broken all
+ * of them; *recorded when any is a fault a service recorded). */
 static long long topic_lag(rd_kafka_t *rk, PGconn *conn, const char *topic, const char *group,
-                           long long *total)
+                           long long *total, char (*broken)[512], int max_broken, int *n_broken,
+                           bool *recorded)
 {
     const struct rd_kafka_metadata *md;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
@@ -31,14 +42,9 @@ static long long topic_lag(rd_kafka_t *rk, PGconn *conn, const char *topic, cons
     *total = 0;
     int parts = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
     rd_kafka_metadata_destroy(md);
+    PGresult *faults = ctl_faults_query(conn, "wait", group, topic);
+    if (!faults) return -1;
     for (int p = 0; p < parts; p++) {
-        int64_t lo, hi;
-        err = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 5000);
-        if (err) {
-            fprintf(stderr, "crvsctl wait: %s[%d]: %s\n", topic, p, rd_kafka_err2str(err));
-            return -1;
-        }
-        *total += hi;
         char partition[16];
         snprintf(partition, sizeof partition, "%d", p);
         const char *params[3] = {group, topic, partition};
@@ -51,13 +57,37 @@ static long long topic_lag(rd_kafka_t *rk, PGconn *conn, const char *topic, cons
             hub_pg_error(conn, res, e, sizeof e);
             fprintf(stderr, "crvsctl wait: %s\n", e);
             PQclear(res);
+            PQclear(faults);
             return -1;
         }
         long long stored = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -2;
         PQclear(res);
-        if (stored < lo) stored = lo; /* nothing stored yet: behind by the whole log */
+        /* The watermarks after the stored offset: read before, a message
+         * published and stored in between would put the stored offset past
+         * the end read. */
+        int64_t lo, hi;
+        err = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 5000);
+        if (err) {
+            fprintf(stderr, "crvsctl wait: %s[%d]: %s\n", topic, p, rd_kafka_err2str(err));
+            PQclear(faults);
+            return -1;
+        }
+        *total += hi;
+        ctl_partition_loss loss;
+        if (ctl_partition_judge(faults, p, stored, lo, hi, &loss)) {
+            if (*n_broken < max_broken) {
+                char what[400];
+                ctl_partition_describe(&loss, what, sizeof what);
+                snprintf(broken[*n_broken], sizeof broken[*n_broken], "%s[%d]: %s", topic, p, what);
+            }
+            (*n_broken)++;
+            *recorded = *recorded || loss.recorded;
+            continue;
+        }
+        if (stored < 0) stored = 0; /* nothing stored yet: behind by the whole log */
         if (hi > stored) lag += hi - stored;
     }
+    PQclear(faults);
     return lag;
 }
 
@@ -88,20 +118,37 @@ int ctl_wait(ctl *c, int argc, char **argv)
     PGconn *conn = ctl_pg(c);
     rd_kafka_t *rk = conn ? ctl_kafka(c, RD_KAFKA_CONSUMER, NULL, NULL, NULL) : NULL;
     if (!rk) goto out;
-    time_t deadline = time(NULL) + timeout_s;
+    time_t deadline = time(NULL) + timeout_s, loss_since = 0;
     for (;;) {
         long long lag = 0, total = 0;
-        bool error = false;
+        bool error = false, recorded = false;
+        char broken[8][512];
+        int n_broken = 0;
         for (int i = 0; i < n_topics; i++) {
             char g[256];
             snprintf(g, sizeof g, "%s", group ? group : "");
             if (!group) snprintf(g, sizeof g, "crvs-%s", topics[i]);
             long long t;
-            long long l = topic_lag(rk, conn, topics[i], g, &t);
+            long long l = topic_lag(rk, conn, topics[i], g, &t, broken, 8, &n_broken, &recorded);
             if (l < 0) error = true;
             else lag += l, total += t;
         }
-        if (!error && lag == 0) {
+        if (!error && n_broken == 0) loss_since = 0;
+        else if (!error && !loss_since) loss_since = time(NULL);
+        if (!error && n_broken &&
+            (recorded || time(NULL) - loss_since >= LOSS_SETTLE_S || time(NULL) >= deadline)) {
+            for (int i = 0; i < n_broken && i < 8; i++)
+                fprintf(stderr, "crvsctl wait: %s\n", broken[i]);
+            fprintf(stderr,
+                    "crvsctl wait: %d partition(s) lost data on the broker: not stored, and "
+                    "never will be by waiting (%lld of %lld messages of the other partitions "
+                    "not yet stored); decide with crvsctl offsets reset (docs/operations.md, "
+                    "\"Broker data loss\")\n",
+                    n_broken, lag, total);
+            status = WAIT_DATA_LOSS;
+            break;
+        }
+        if (!error && lag == 0 && n_broken == 0) {
             printf("all %lld messages stored\n", total);
             status = CTL_OK;
             break;

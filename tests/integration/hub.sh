@@ -158,3 +158,15 @@ hub_same_states() {
 # huge allocation avro-c attempts for garbage lengths must fail, not abort.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-allocator_may_return_null=1:detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+# The console page in headless Chromium (CHROMIUM, else chromium on PATH):
+# hub_chromium ARGS... runs it with a profile in $ITEST_DIR (chromium.log
+# gets its stderr); hub_dom_cell FILE KEY prints the text of the element with
+# data-k="KEY" in a --dump-dom output.
+HUB_CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
+hub_chromium() {
+    "$HUB_CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --disable-default-apps --user-data-dir="$ITEST_DIR/chromium" "$@" 2>>"$ITEST_DIR/chromium.log"
+}
+hub_dom_cell() { grep -o "data-k=\"$2\"[^>]*>[^<]*<" "$1" | head -n 1 | sed 's/.*>\([^<]*\)<$/\1/'; }

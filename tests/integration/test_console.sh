@@ -9,8 +9,7 @@
 set -euo pipefail
 . "$(dirname "$0")/hub.sh"
 
-CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
-[ -n "$CHROMIUM" ] || itest_skip "chromium is not installed (Debian package chromium; deploy/dev/deps.sh installs it)"
+[ -n "$HUB_CHROMIUM" ] || itest_skip "chromium is not installed (Debian package chromium; deploy/dev/deps.sh installs it)"
 itest_require curl jq
 hub_setup
 
@@ -65,16 +64,11 @@ itest_assert_eq "$(jq "[.history.throughput.series[\"birth-certificate\"].stored
 itest_assert_eq "$(jq "[.history.throughput.series[\"birth-certificate\"].dead_lettered[]] | add" "$ITEST_DIR/api.json")" 4 "throughput history, dead-lettered"
 
 # The page in headless Chromium.
-chrome() {
-    "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
-        --disable-background-networking --disable-component-update --disable-sync \
-        --disable-default-apps --user-data-dir="$ITEST_DIR/chromium" "$@" 2>>"$ITEST_DIR/chromium.log"
-}
 url="$base/?token=$token"
-chrome --virtual-time-budget=8000 --dump-dom "$url" > "$ITEST_DIR/dom.html" || itest_fail "chromium failed"
+hub_chromium --virtual-time-budget=8000 --dump-dom "$url" > "$ITEST_DIR/dom.html" || itest_fail "chromium failed"
 grep -q 'data-loaded="1"' "$ITEST_DIR/dom.html" || { head -c 3000 "$ITEST_DIR/dom.html" >&2; itest_fail "the page did not render the status"; }
 # cell KEY: the text of the element with data-k="KEY".
-cell() { grep -o "data-k=\"$1\"[^>]*>[^<]*<" "$ITEST_DIR/dom.html" | head -n 1 | sed 's/.*>\([^<]*\)<$/\1/'; }
+cell() { hub_dom_cell "$ITEST_DIR/dom.html" "$1"; }
 itest_assert_eq "$(cell 'created5m:birth-certificate')" 30 "page: created in the last 5 minutes"
 itest_assert_eq "$(cell 'deadlettered5m:birth-certificate')" 4 "page: dead-lettered in the last 5 minutes"
 itest_assert_eq "$(cell 'lag:birth-certificate')" 5 "page: lag"
@@ -90,7 +84,7 @@ grep -q 'class="badge breached">[0-9]* BREACHED<' "$ITEST_DIR/dom.html" || itest
 grep -q '<path d="M' "$ITEST_DIR/dom.html" || itest_fail "page: no lag line drawn"
 grep -q '<rect ' "$ITEST_DIR/dom.html" || itest_fail "page: no throughput bars drawn"
 
-chrome --virtual-time-budget=8000 --window-size=1280,1700 --hide-scrollbars \
+hub_chromium --virtual-time-budget=8000 --window-size=1280,1700 --hide-scrollbars \
     --screenshot="$ITEST_DIR/console.png" "$url" >/dev/null || itest_fail "chromium screenshot failed"
 [ -s "$ITEST_DIR/console.png" ] || itest_fail "no screenshot"
 mkdir -p "$MESON_BUILD_ROOT/meson-logs"

@@ -51,11 +51,13 @@ function renderServices(doc) {
         {text: s.service}, {text: s.topic}, {text: p.partition, num: true},
         {text: p.stored_offset === -2 ? "beginning" : num(p.stored_offset), num: true},
         {text: num(p.log_end), num: true},
-        {text: num(p.lag_messages), num: true, key: "lag:" + s.service + ":" + p.partition},
+        {text: p.data_loss && p.lag_messages === null ? "unknown" : num(p.lag_messages), num: true,
+         key: "lag:" + s.service + ":" + p.partition},
         {text: age(p.lag_seconds), num: true},
         {text: p.last_commit_age_seconds === null ? "-" : age(p.last_commit_age_seconds) + " ago", num: true},
       ]);
-      if (p.lag_messages > 0) tr.className = "lagging";
+      if (p.data_loss) tr.className = "broken";
+      else if (p.lag_messages > 0) tr.className = "lagging";
     }
     const t = s.throughput_5m, d = s.dead_letters;
     row(sum, [
@@ -70,6 +72,30 @@ function renderServices(doc) {
       {text: d.new, num: true, key: "dlwaiting:" + s.service},
     ]);
   }
+}
+
+// Partitions stopped for broker data loss, with the numbers an operator
+// decides on; the section shows only when there are any.
+function renderDataLoss(doc) {
+  const tbody = document.querySelector("#loss tbody");
+  clear(tbody);
+  for (const s of doc.services) {
+    for (const p of s.partitions) {
+      const l = p.data_loss;
+      if (!l) continue;
+      const k = "loss:" + s.service + ":" + p.partition;
+      const found = l.stopped ? l.detected_at + " by " + l.detected_by : "not yet stopped by a service";
+      const tr = row(tbody, [{text: s.service}, {text: s.topic}, {text: p.partition, num: true},
+                             {text: l.kind, key: k + ":kind"},
+                             {text: l.stored === -2 ? "nothing" : num(l.stored), num: true, key: k + ":stored"},
+                             {text: num(l.log_start), num: true, key: k + ":log_start"},
+                             {text: num(l.log_end), num: true, key: k + ":log_end"},
+                             {text: l.missing === null ? "not known" : l.missing, num: true, key: k + ":missing"},
+                             {text: found}]);
+      tr.className = "broken";
+    }
+  }
+  document.getElementById("loss-section").hidden = !tbody.firstChild;
 }
 
 function renderDeadLetters(doc) {
@@ -182,6 +208,7 @@ function render(doc) {
   for (const b of doc.breaches || []) ul.appendChild(el("li", b));
   document.getElementById("breaches-section").hidden = n === 0;
   renderServices(doc);
+  renderDataLoss(doc);
   renderDeadLetters(doc);
   renderReconciliation(doc);
   renderCharts(doc);
