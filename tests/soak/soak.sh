@@ -190,7 +190,7 @@ fault_cluster() {
 
 itest_on_exit 'for p in "${loaders[@]}"; do pkill -P "$p"; kill "$p"; done 2>/dev/null; itest_kafka start >/dev/null 2>&1 || true'
 kinds=(kill fence pg broker cluster)
-weighted=(kill kill kill kill kill kill kill kill fence pg pg broker broker cluster)
+weighted=(kill kill kill kill kill kill kill kill kill kill kill kill fence pg pg broker broker cluster)
 n=0 last_poison=$SECONDS
 while loading; do
     sleep "$((INTERVAL / 2 + RANDOM % (INTERVAL + 1)))"
