@@ -30,23 +30,6 @@ static bool manner_external(const char *m)
     return false;
 }
 
-/* A value quoted in a refusal message (and so in the logs) only when it is
- * short and made of code characters: a field misused for a personal ID or
- * a name is never echoed. */
-static const char *shown(const char *s, char *buf, size_t size)
-{
-    size_t n = strlen(s);
-    bool plain = n > 0 && n <= 8;
-    for (size_t i = 0; plain && i < n; i++) {
-        char c = s[i];
-        plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                c == '.' || c == '*' || c == '+';
-    }
-    if (plain) snprintf(buf, size, "'%s'", s);
-    else snprintf(buf, size, "(%zu bytes, not shown)", n);
-    return buf;
-}
-
 /* Checks obj[field] (an ICD-10 code, may be absent or null) and writes it
  * back normalised. `code` receives the canonical code, "" when absent. A
  * blank string is what some systems send for "not coded": it is absent and
@@ -64,7 +47,7 @@ static int check_code(json_t *obj, const char *field, const char *path, char *co
         return 0;
     }
     if (hub_icd10_parse(in, code, HUB_ICD10_SIZE, err, sizeof err) != HUB_ICD10_OK) {
-        hub_reject_set(why, "validation.icd10", "%s %s: %s", path, shown(in, show, sizeof show),
+        hub_reject_set(why, "validation.icd10", "%s %s: %s", path, hub_rule_shown(in, show, sizeof show),
                        err);
         code[0] = '\0';
         return -1;

@@ -259,8 +259,9 @@ int divorce_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
     for (size_t i = 0; kind && i < sizeof kinds / sizeof *kinds; i++)
         if (!strcmp(kind, kinds[i].kind)) fact_kind = kinds[i].fact;
     if (!fact_kind) {
-        hub_reject_set(why, "validation.kind", "kind '%.40s' is not a judgment kind",
-                       kind ? kind : "");
+        char show[40];
+        hub_reject_set(why, "validation.kind", "kind %s is not a judgment kind",
+                       hub_rule_shown(kind ? kind : "", show, sizeof show));
         goto refuse;
     }
     hub_rule_copy(doc, "kind", row, "kind");
