@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hub_icd10.h"
+#include "hub_limits.h"
 #include "hub_rules.h"
 
 /* Bounds. Hard bounds refuse the record; the perinatal ones only flag it
@@ -19,6 +20,10 @@
 #define WEIGHT_MAX 8000
 #define MOTHER_AGE_MIN 10
 #define MOTHER_AGE_MAX 65
+/* Perinatal values outside these are no measurement at all: refused. */
+#define GESTATION_HARD_MAX 50
+#define WEIGHT_HARD_MAX 10000
+#define MOTHER_AGE_HARD_MAX 100
 
 /* The manners of death whose cause is an external one (chapter XX). */
 static bool manner_external(const char *m)
@@ -140,6 +145,16 @@ static void map_injury(json_t *doc, const char *manner, json_t *codes, json_t *f
     }
 }
 
+/* perinatal.<field> outside 0..max: "validation.perinatal". */
+static int refuse_outside(json_t *peri, const char *field, int max, hub_reject *why)
+{
+    json_t *v = json_object_get(peri, field);
+    if (!json_is_integer(v) || (json_integer_value(v) >= 0 && json_integer_value(v) <= max))
+        return 0;
+    return hub_reject_set(why, "validation.perinatal", "perinatal.%s = %lld is outside 0..%d",
+                          field, (long long)json_integer_value(v), max);
+}
+
 static void flag_outside(json_t *obj, const char *field, int lo, int hi, const char *flag,
                          json_t *flags)
 {
@@ -253,6 +268,7 @@ int death_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
     int64_t death_ms, issued_ms;
     *row_out = NULL;
 
+    if (hub_limits_check("death-notice", doc, why)) goto refuse;
     hub_rule_copy(doc, "notice_number", row, "notice_number");
     hub_rule_copy(doc, "event_id", row, "event_id");
     hub_rule_copy(doc, "source_system", row, "source_system");
@@ -311,12 +327,24 @@ int death_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
                                                           ? json_string_value(preg)
                                                           : "UNKNOWN"));
     if (map_causes(doc, codes, why)) goto refuse;
+    json_t *injury_date = json_object_get(json_object_get(doc, "injury"), "date");
+    int64_t injury_days;
+    if (json_is_string(injury_date) &&
+        (!hub_json_date(injury_date, &injury_days) || injury_days > death_days)) {
+        hub_reject_set(why, "validation.injury_date",
+                       "injury.date is not a date on or before the date of death");
+        goto refuse;
+    }
     map_injury(doc, manner, codes, flags);
     if (map_underlying(doc, codes, json_string_value(json_object_get(row, "deceased_sex")),
                        json_string_value(json_object_get(row, "pregnancy")), row, flags, why))
         goto refuse;
 
     json_t *peri = json_object_get(doc, "perinatal");
+    if (refuse_outside(peri, "gestation_weeks", GESTATION_HARD_MAX, why) ||
+        refuse_outside(peri, "birth_weight_grams", WEIGHT_HARD_MAX, why) ||
+        refuse_outside(peri, "mother_age_years", MOTHER_AGE_HARD_MAX, why))
+        goto refuse;
     flag_outside(peri, "gestation_weeks", GESTATION_MIN, GESTATION_MAX,
                  "perinatal_gestation_implausible", flags);
     flag_outside(peri, "birth_weight_grams", WEIGHT_MIN, WEIGHT_MAX, "perinatal_weight_implausible",
