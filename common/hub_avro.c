@@ -50,6 +50,9 @@ int hub_reject_set(hub_reject *why, const char *reason, const char *fmt, ...)
         why->message[hub_text_complete(why->message, strlen(why->message))] = '\0';
     }
     hub_text_scrub(why->message);
+    /* Numbers from the data (avro-c's "Cannot skip N bytes") may be a
+     * personal ID a producer's bytes spell: never a full one. */
+    hub_text_mask_digit_runs(why->message);
     return -1;
 }
 

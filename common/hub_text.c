@@ -305,6 +305,18 @@ void hub_text_scrub(char *s)
     s[o] = '\0';
 }
 
+void hub_text_mask_digit_runs(char *s)
+{
+    if (!s) return;
+    for (size_t i = 0; s[i];) {
+        size_t run = 0;
+        while (s[i + run] >= '0' && s[i + run] <= '9') run++;
+        if (run >= 12)
+            for (size_t k = 3; k + 2 < run; k++) s[i + k] = '*';
+        i += run ? run : 1;
+    }
+}
+
 void hub_text_copy(char *out, size_t out_size, const char *s)
 {
     if (!out_size) return;

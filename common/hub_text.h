@@ -65,6 +65,10 @@ size_t hub_text_complete(const char *s, size_t len);
 /* Makes a NUL-terminated text printable as one line of valid UTF-8, in
  * place: each invalid byte and each control character becomes '?'. */
 void hub_text_scrub(char *s);
+/* Masks, in place, every run of 12 or more digits as hub_text_mask_id
+ * does ("079195012345" -> "079*******45"): text that quotes numbers read
+ * from producer data may be quoting a personal ID. */
+void hub_text_mask_digit_runs(char *s);
 /* Copies s (NULL: "") into out, cut on a character boundary to fit and
  * scrubbed (hub_text_scrub): for producer text in fixed-size buffers. */
 void hub_text_copy(char *out, size_t out_size, const char *s);

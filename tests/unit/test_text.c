@@ -166,6 +166,10 @@ static void cuts_on_boundaries(void **state)
     assert_string_equal(copy, "?x");
     hub_text_copy(copy, sizeof copy, NULL);
     assert_string_equal(copy, "");
+
+    char digits[] = "id 079195012345, 1737360000000 bytes, 12345678901 ok";
+    hub_text_mask_digit_runs(digits);
+    assert_string_equal(digits, "id 079*******45, 173********00 bytes, 12345678901 ok");
 }
 
 static void controls_and_nfc(void **state)
