@@ -41,7 +41,10 @@ typedef struct hub_reject {
     char message[512];
 } hub_reject;
 
-/* Fills *why; returns -1, for `return hub_reject_set(...)`. */
+/* Fills *why; returns -1, for `return hub_reject_set(...)`. The message is
+ * made one line of valid UTF-8 (cut on a character boundary, invalid bytes
+ * and control characters as '?') and every run of 12 or more digits is
+ * masked (hub_text.h): it goes to logs and the dead letters as it is. */
 int hub_reject_set(hub_reject *why, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hub_text.h"
+
 typedef struct entry {
     char *key;
     char *value;
@@ -153,17 +155,37 @@ int hub_config_load_file(hub_config *cfg, const char *path, char *errstr, size_t
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(errstr, errstr_size, "%s: cannot open: %s", path, strerror(errno));
+        hub_text_scrub(errstr);
         return -1;
     }
-    char line[4096];
+    int rc = hub_config_load_stream(cfg, f, path, errstr, errstr_size);
+    fclose(f);
+    return rc;
+}
+
+#define LINE_MAX_BYTES 4094
+
+int hub_config_load_stream(hub_config *cfg, FILE *f, const char *name, char *errstr,
+                           size_t errstr_size)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
     char origin[512];
     int lineno = 0, rc = 0;
-    while (fgets(line, sizeof line, f)) {
+    while ((len = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        snprintf(origin, sizeof origin, "%s:%d", path, lineno);
-        if (!strchr(line, '\n') && !feof(f)) {
-            snprintf(errstr, errstr_size, "%s: line longer than %zu bytes", origin,
-                     sizeof line - 2);
+        snprintf(origin, sizeof origin, "%s:%d", name, lineno);
+        if (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
+        if (len > LINE_MAX_BYTES) {
+            snprintf(errstr, errstr_size, "%s: line longer than %d bytes", origin,
+                     LINE_MAX_BYTES);
+            rc = -1;
+            break;
+        }
+        /* A NUL byte would end the value early without a word: refused. */
+        if (memchr(line, '\0', (size_t)len)) {
+            snprintf(errstr, errstr_size, "%s: NUL byte in the line", origin);
             rc = -1;
             break;
         }
@@ -184,7 +206,9 @@ int hub_config_load_file(hub_config *cfg, const char *path, char *errstr, size_t
         }
         if ((rc = hub_config_set(cfg, key, value, origin, errstr, errstr_size)) != 0) break;
     }
-    fclose(f);
+    free(line);
+    /* Errors quote the file's text: one line of valid UTF-8. */
+    if (rc) hub_text_scrub(errstr);
     return rc;
 }
 
@@ -243,7 +267,10 @@ int hub_config_apply_env(hub_config *cfg, char *const *envp, char *errstr, size_
          * prefix; only names that map to a setting are configuration. */
         if (!env_to_key(cfg, name, key, sizeof key)) continue;
         snprintf(origin, sizeof origin, "environment CRVS_%s", name);
-        if (hub_config_set(cfg, key, eq + 1, origin, errstr, errstr_size) != 0) return -1;
+        if (hub_config_set(cfg, key, eq + 1, origin, errstr, errstr_size) != 0) {
+            hub_text_scrub(errstr);
+            return -1;
+        }
     }
     return 0;
 }

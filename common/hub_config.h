@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifndef HUB_WUR
 #define HUB_WUR __attribute__((warn_unused_result))
@@ -42,6 +43,11 @@ void hub_config_destroy(hub_config *cfg);
 
 int hub_config_load_file(hub_config *cfg, const char *path, char *errstr,
                          size_t errstr_size) HUB_WUR;
+/* The same for an open stream; `name` stands for the file in errors. Lines
+ * are at most 4094 bytes; a NUL byte in a line is an error. Error text is
+ * one line of valid UTF-8 (hub_text_scrub). */
+int hub_config_load_stream(hub_config *cfg, FILE *f, const char *name, char *errstr,
+                           size_t errstr_size) HUB_WUR;
 /* `origin` names the source in errors ("file.conf:12", "environment"). */
 int hub_config_set(hub_config *cfg, const char *key, const char *value,
                    const char *origin, char *errstr, size_t errstr_size) HUB_WUR;

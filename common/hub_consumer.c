@@ -503,10 +503,8 @@ static tx_result apply_rows(svc *s, const batch *b, size_t from, size_t to, coun
  * anything); the key and the message itself go as bytea, unchanged. */
 static void sanitize_reject(hub_reject *why)
 {
-    hub_reject clean;
-    hub_text_sanitize(why->reason, strlen(why->reason), clean.reason, sizeof clean.reason);
-    hub_text_sanitize(why->message, strlen(why->message), clean.message, sizeof clean.message);
-    *why = clean;
+    hub_text_scrub(why->reason);
+    hub_text_scrub(why->message);
     if (!why->reason[0]) snprintf(why->reason, sizeof why->reason, "unknown");
 }
 
@@ -1326,8 +1324,7 @@ static int take_message(svc *s, rd_kafka_message_t *m)
     /* Kept for the dead letters: which system sent a record that fails. */
     json_t *source = json_object_get(doc, "source_system");
     if (json_is_string(source))
-        hub_text_sanitize(json_string_value(source), json_string_length(source), it->source_system,
-                          sizeof it->source_system);
+        hub_text_copy(it->source_system, sizeof it->source_system, json_string_value(source));
     /* Every topic's documents carry issued_at: the event time of the
      * end-to-end delay metric. */
     json_t *issued = json_object_get(doc, "issued_at");

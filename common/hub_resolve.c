@@ -1005,9 +1005,13 @@ avro:
 static int raw_bytes(const rnode *n, avro_value_t *v, const void **buf, size_t *size)
 {
     int rc;
+    /* Set before the call: avro-c's accessors leave them untouched when
+     * they fail. */
+    *buf = NULL;
+    *size = 0;
     switch (n->wtype) {
     case AVRO_STRING: {
-        const char *s;
+        const char *s = NULL;
         rc = avro_value_get_string(v, &s, size);
         *buf = s;
         if (*size) (*size)--;

@@ -36,6 +36,20 @@ hub_sex hub_sex_from_json(json_t *v)
     return HUB_SEX_UNKNOWN;
 }
 
+const char *hub_rule_shown(const char *s, char *buf, size_t size)
+{
+    size_t n = s ? strlen(s) : 0;
+    bool plain = n > 0 && n <= 8;
+    for (size_t i = 0; plain && i < n; i++) {
+        char c = s[i];
+        plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '*' || c == '+' || c == '-' || c == '_';
+    }
+    if (plain) snprintf(buf, size, "'%s'", s);
+    else snprintf(buf, size, "(%zu bytes, not shown)", n);
+    return buf;
+}
+
 void hub_rule_flag(json_t *flags, const char *flag)
 {
     json_array_append_new(flags, json_string(flag));
@@ -102,10 +116,10 @@ int hub_rule_personal_id(json_t *obj, const char *field, const char *path, hub_s
 int hub_rule_province(const char *code, const char *path, int64_t event_days, json_t *flags,
                       hub_reject *why)
 {
-    char flag[128];
+    char flag[128], show[40];
     if (!code || !hub_province_legacy_known(code)) {
-        hub_reject_set(why, "validation.province_code", "%s.province_code '%s' is not a province code",
-                       path, code ? code : "");
+        hub_reject_set(why, "validation.province_code", "%s.province_code %s is not a province code",
+                       path, hub_rule_shown(code ? code : "", show, sizeof show));
         return -1;
     }
     if (!hub_province_valid_on(code, event_days)) {

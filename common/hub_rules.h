@@ -41,6 +41,11 @@ int hub_rule_personal_id(json_t *obj, const char *field, const char *path, hub_s
 int hub_rule_province(const char *code, const char *path, int64_t event_days, json_t *flags,
                       hub_reject *why);
 
+/* A producer value as a refusal message may quote it: 'value' when it is
+ * 1..8 characters of [A-Za-z0-9.*+_-], else "(N bytes, not shown)": a
+ * field misused for a personal ID or a name is never echoed. Returns buf. */
+const char *hub_rule_shown(const char *s, char *buf, size_t size);
+
 /* Appends a data-quality flag (a short snake_case text). */
 void hub_rule_flag(json_t *flags, const char *flag);
 

@@ -5,16 +5,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifndef HUB_WUR
 #define HUB_WUR __attribute__((warn_unused_result))
-/* Copies len bytes of s (NULL: none) into out as text that PostgreSQL and a
- * one-line log accept whatever the input: each invalid UTF-8 byte becomes
- * U+FFFD, each control character (C0, DEL, C1; NUL among them) a space, and
- * text that does not fit is cut at a character boundary and ends with "…".
- * Always NUL-terminates out (out_size > 0); returns the bytes written. */
-size_t hub_text_sanitize(const char *s, size_t len, char *out, size_t out_size);
-
 #endif
 
 /* False on any invalid sequence, overlong form, surrogate or embedded NUL. */
@@ -37,17 +31,46 @@ char *hub_text_match_key(const char *s, char *errstr, size_t errstr_size) HUB_WU
  * composed one. Invalid UTF-8 counts one column per byte. */
 size_t hub_text_width(const char *s);
 
-/* "079195012345" -> "079*******45": first 3 and last 2 kept. Shorter or
- * absent input gives "-" or stars only. Always NUL-terminates out. */
+/* "079195012345" -> "079*******45": first 3 and last 2 characters kept
+ * when they are ASCII letters or digits, every other character one '*'.
+ * Shorter input gives stars only, absent input "-". Always NUL-terminates
+ * out and never ends inside a UTF-8 sequence. */
 void hub_text_mask_id(const char *id, char *out, size_t out_size);
 /* "Nguyễn Thị Lan" -> "N. T. L." (initials); NULL or invalid -> "?". */
 void hub_text_mask_name(const char *name, char *out, size_t out_size);
 
-/* Copies len bytes of s (NULL: none) into out as text that PostgreSQL and a
- * one-line log accept whatever the input: each invalid UTF-8 byte becomes
- * U+FFFD, each control character (C0, DEL, C1; NUL among them) a space, and
- * text that does not fit is cut at a character boundary and ends with "…".
- * Always NUL-terminates out (out_size > 0); returns the bytes written. */
-size_t hub_text_sanitize(const char *s, size_t len, char *out, size_t out_size);
+/* True when s[0..len) is valid UTF-8 (hub_text_valid_utf8) and already in
+ * Unicode Normalization Form C. */
+bool hub_text_is_nfc(const char *s, size_t len);
+/* s[0..len) in NFC, malloc'd (the caller frees); NULL with errstr on invalid
+ * UTF-8 (an embedded NUL included) or allocation failure. */
+char *hub_text_nfc(const char *s, size_t len, char *errstr, size_t errstr_size) HUB_WUR;
+/* Code points in valid UTF-8 s[0..len). */
+size_t hub_text_chars(const char *s, size_t len);
+
+/* C0 controls (U+0000..U+001F), DEL and the C1 controls (U+0080..U+009F). */
+bool hub_text_is_control(uint32_t cp);
+/* Finds the first control character in s[0..len) (NUL included; with
+ * allow_breaks TAB, LF and CR are allowed): true, with its character
+ * position in *at and the code point in *cp (both optional). */
+bool hub_text_find_control(const char *s, size_t len, bool allow_breaks, size_t *at,
+                           uint32_t *cp);
+
+/* The longest prefix of s[0..len) of at most max bytes that does not end
+ * inside a UTF-8 sequence (len itself when len <= max). */
+size_t hub_text_boundary(const char *s, size_t len, size_t max);
+/* The length of s[0..len) without a UTF-8 sequence cut short at its end
+ * (what snprintf leaves when it truncates inside a character). */
+size_t hub_text_complete(const char *s, size_t len);
+/* Makes a NUL-terminated text printable as one line of valid UTF-8, in
+ * place: each invalid byte and each control character becomes '?'. */
+void hub_text_scrub(char *s);
+/* Masks, in place, every run of 12 or more digits as hub_text_mask_id
+ * does ("079195012345" -> "079*******45"): text that quotes numbers read
+ * from producer data may be quoting a personal ID. */
+void hub_text_mask_digit_runs(char *s);
+/* Copies s (NULL: "") into out, cut on a character boundary to fit and
+ * scrubbed (hub_text_scrub): for producer text in fixed-size buffers. */
+void hub_text_copy(char *out, size_t out_size, const char *s);
 
 #endif

@@ -16,6 +16,7 @@ packages=(
     build-essential meson ninja-build pkg-config
     librdkafka-dev libavro-dev libpq-dev libcurl4-openssl-dev libjansson-dev
     libutf8proc-dev libmicrohttpd-dev libcmocka-dev
+    clang libclang-rt-14-dev
     postgresql postgresql-client
     jq iproute2 util-linux git
     prometheus chromium

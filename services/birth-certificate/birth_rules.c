@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hub_limits.h"
 #include "hub_rules.h"
 
 /* Bounds. Hard bounds refuse the record (a value outside them is an entry
@@ -21,6 +22,8 @@
 #define MOTHER_AGE_SOFT_MIN 13
 #define MOTHER_AGE_SOFT_MAX 55
 #define PLURALITY_MAX 8
+#define APGAR_MIN 0
+#define APGAR_MAX 10
 
 static int check_range(json_t *v, const char *path, const char *reason, int hard_min,
                        int hard_max, int soft_min, int soft_max, const char *flag,
@@ -125,6 +128,7 @@ int birth_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
     int64_t birth_ms, issued_ms;
     *row_out = NULL;
 
+    if (hub_limits_check("birth-certificate", doc, why)) goto refuse;
     hub_rule_copy(doc, "certificate_number", row, "certificate_number");
     hub_rule_copy(doc, "event_id", row, "event_id");
     hub_rule_copy(doc, "source_system", row, "source_system");
@@ -187,6 +191,9 @@ int birth_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
                     "child.gestation_weeks", "validation.gestation", GESTATION_HARD_MIN,
                     GESTATION_HARD_MAX, GESTATION_SOFT_MIN, GESTATION_SOFT_MAX,
                     "gestation_unusual", flags, why))
+        goto refuse;
+    if (check_range(json_object_get(child, "apgar_5min"), "child.apgar_5min", "validation.apgar",
+                    APGAR_MIN, APGAR_MAX, APGAR_MIN, APGAR_MAX, NULL, flags, why))
         goto refuse;
     json_int_t plurality = json_integer_value(hub_rule_copy(child, "plurality", row, "plurality"));
     json_int_t order = json_integer_value(hub_rule_copy(child, "birth_order", row, "birth_order"));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_publish_encode.h"
 #include "hub_avro.h"
 #include "hub_topics.h"
 
@@ -99,24 +100,27 @@ static int publish_hex(pub *p, FILE *in)
     return 0;
 }
 
+/* Sends one encoded document, or counts and reports why it cannot be. */
+static void publish_encoded(pub *p, int rc, uint8_t *buf, size_t len, const char *key,
+                            const char *err, long lineno)
+{
+    if (rc != 0) {
+        fprintf(stderr, "line %ld: %s\n", lineno, err);
+        p->refused++;
+        return;
+    }
+    (void)produce(p, key, strlen(key), buf, len);
+    free(buf);
+}
+
 static void publish_doc(pub *p, hub_avro_encoder *enc, const hub_topic_info *info, json_t *doc,
                         long lineno)
 {
     char key[256], err[512];
     uint8_t *buf;
     size_t len;
-    if (hub_avro_encode(enc, doc, &buf, &len, err, sizeof err) != 0) {
-        fprintf(stderr, "line %ld: %s\n", lineno, err);
-        p->refused++;
-        return;
-    }
-    if (hub_topic_key(info, doc, key, sizeof key, err, sizeof err) != 0) {
-        fprintf(stderr, "line %ld: %s\n", lineno, err);
-        p->refused++;
-    } else {
-        (void)produce(p, key, strlen(key), buf, len);
-    }
-    free(buf);
+    int rc = ctl_publish_encode_doc(enc, info, doc, &buf, &len, key, sizeof key, err, sizeof err);
+    publish_encoded(p, rc, buf, len, key, err, lineno);
 }
 
 static int publish_json(pub *p, hub_avro_encoder *enc, const hub_topic_info *info, FILE *in)
@@ -143,19 +147,18 @@ static int publish_json(pub *p, hub_avro_encoder *enc, const hub_topic_info *inf
     char *line = NULL;
     size_t cap = 0;
     long lineno = 0;
-    while (getline(&line, &cap, in) >= 0) {
+    ssize_t n;
+    while ((n = getline(&line, &cap, in)) >= 0) {
         lineno++;
         const char *s = line;
         while (*s == ' ' || *s == '\t') s++;
-        if (*s == '\n' || *s == '\r' || *s == '\0') continue;
-        json_t *doc = json_loads(line, 0, &jerr);
-        if (!doc) {
-            fprintf(stderr, "line %ld: invalid JSON: %s\n", lineno, jerr.text);
-            p->refused++;
-            continue;
-        }
-        publish_doc(p, enc, info, doc, lineno);
-        json_decref(doc);
+        if (s == line + n || *s == '\n' || *s == '\r') continue;
+        char key[256], err[512];
+        uint8_t *buf;
+        size_t len;
+        int rc = ctl_publish_encode_line(enc, info, line, (size_t)n, &buf, &len, key, sizeof key,
+                                         err, sizeof err);
+        publish_encoded(p, rc, buf, len, key, err, lineno);
     }
     free(line);
     return 0;

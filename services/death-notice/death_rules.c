@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hub_icd10.h"
+#include "hub_limits.h"
 #include "hub_rules.h"
 
 /* Bounds. Hard bounds refuse the record; the perinatal ones only flag it
@@ -19,6 +20,10 @@
 #define WEIGHT_MAX 8000
 #define MOTHER_AGE_MIN 10
 #define MOTHER_AGE_MAX 65
+/* Perinatal values outside these are no measurement at all: refused. */
+#define GESTATION_HARD_MAX 50
+#define WEIGHT_HARD_MAX 10000
+#define MOTHER_AGE_HARD_MAX 100
 
 /* The manners of death whose cause is an external one (chapter XX). */
 static bool manner_external(const char *m)
@@ -28,23 +33,6 @@ static bool manner_external(const char *m)
     for (size_t i = 0; m && i < sizeof external / sizeof *external; i++)
         if (!strcmp(m, external[i])) return true;
     return false;
-}
-
-/* A value quoted in a refusal message (and so in the logs) only when it is
- * short and made of code characters: a field misused for a personal ID or
- * a name is never echoed. */
-static const char *shown(const char *s, char *buf, size_t size)
-{
-    size_t n = strlen(s);
-    bool plain = n > 0 && n <= 8;
-    for (size_t i = 0; plain && i < n; i++) {
-        char c = s[i];
-        plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                c == '.' || c == '*' || c == '+';
-    }
-    if (plain) snprintf(buf, size, "'%s'", s);
-    else snprintf(buf, size, "(%zu bytes, not shown)", n);
-    return buf;
 }
 
 /* Checks obj[field] (an ICD-10 code, may be absent or null) and writes it
@@ -64,7 +52,7 @@ static int check_code(json_t *obj, const char *field, const char *path, char *co
         return 0;
     }
     if (hub_icd10_parse(in, code, HUB_ICD10_SIZE, err, sizeof err) != HUB_ICD10_OK) {
-        hub_reject_set(why, "validation.icd10", "%s %s: %s", path, shown(in, show, sizeof show),
+        hub_reject_set(why, "validation.icd10", "%s %s: %s", path, hub_rule_shown(in, show, sizeof show),
                        err);
         code[0] = '\0';
         return -1;
@@ -155,6 +143,16 @@ static void map_injury(json_t *doc, const char *manner, json_t *codes, json_t *f
     } else {
         hub_rule_flag(flags, "injury_external_cause_invalid");
     }
+}
+
+/* perinatal.<field> outside 0..max: "validation.perinatal". */
+static int refuse_outside(json_t *peri, const char *field, int max, hub_reject *why)
+{
+    json_t *v = json_object_get(peri, field);
+    if (!json_is_integer(v) || (json_integer_value(v) >= 0 && json_integer_value(v) <= max))
+        return 0;
+    return hub_reject_set(why, "validation.perinatal", "perinatal.%s = %lld is outside 0..%d",
+                          field, (long long)json_integer_value(v), max);
 }
 
 static void flag_outside(json_t *obj, const char *field, int lo, int hi, const char *flag,
@@ -270,6 +268,7 @@ int death_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
     int64_t death_ms, issued_ms;
     *row_out = NULL;
 
+    if (hub_limits_check("death-notice", doc, why)) goto refuse;
     hub_rule_copy(doc, "notice_number", row, "notice_number");
     hub_rule_copy(doc, "event_id", row, "event_id");
     hub_rule_copy(doc, "source_system", row, "source_system");
@@ -328,12 +327,24 @@ int death_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
                                                           ? json_string_value(preg)
                                                           : "UNKNOWN"));
     if (map_causes(doc, codes, why)) goto refuse;
+    json_t *injury_date = json_object_get(json_object_get(doc, "injury"), "date");
+    int64_t injury_days;
+    if (json_is_string(injury_date) &&
+        (!hub_json_date(injury_date, &injury_days) || injury_days > death_days)) {
+        hub_reject_set(why, "validation.injury_date",
+                       "injury.date is not a date on or before the date of death");
+        goto refuse;
+    }
     map_injury(doc, manner, codes, flags);
     if (map_underlying(doc, codes, json_string_value(json_object_get(row, "deceased_sex")),
                        json_string_value(json_object_get(row, "pregnancy")), row, flags, why))
         goto refuse;
 
     json_t *peri = json_object_get(doc, "perinatal");
+    if (refuse_outside(peri, "gestation_weeks", GESTATION_HARD_MAX, why) ||
+        refuse_outside(peri, "birth_weight_grams", WEIGHT_HARD_MAX, why) ||
+        refuse_outside(peri, "mother_age_years", MOTHER_AGE_HARD_MAX, why))
+        goto refuse;
     flag_outside(peri, "gestation_weeks", GESTATION_MIN, GESTATION_MAX,
                  "perinatal_gestation_implausible", flags);
     flag_outside(peri, "birth_weight_grams", WEIGHT_MIN, WEIGHT_MAX, "perinatal_weight_implausible",

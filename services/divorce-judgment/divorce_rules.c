@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hub_limits.h"
 #include "hub_rules.h"
 
 #define CLOCK_SKEW_MS (5 * 60 * 1000LL)
@@ -13,6 +14,8 @@
 /* Legal marriage age (Law on Marriage and Family 2014, art. 8). */
 #define MARRIAGE_AGE_MAN 20
 #define MARRIAGE_AGE_WOMAN 18
+/* Children under 18 of the couple (version 2): above this, an entry error. */
+#define MINOR_CHILDREN_MAX 30
 
 /* Judgment kinds and the person-fact kind each one states. */
 static const struct {
@@ -231,6 +234,14 @@ int divorce_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
     char cancels_key[512] = "";
     *row_out = NULL;
 
+    if (hub_limits_check("divorce-judgment", doc, why)) goto refuse;
+    json_t *minors = json_object_get(doc, "minor_children");
+    if (json_is_integer(minors) &&
+        (json_integer_value(minors) < 0 || json_integer_value(minors) > MINOR_CHILDREN_MAX)) {
+        hub_reject_set(why, "validation.minor_children", "minor_children = %lld is outside 0..%d",
+                       (long long)json_integer_value(minors), MINOR_CHILDREN_MAX);
+        goto refuse;
+    }
     const char *court_code = json_string_value(json_object_get(court, "code"));
     if (blank(court_code) || strchr(court_code, '/')) {
         hub_reject_set(why, "validation.court", "court.code is missing, empty or holds '/'");
@@ -259,8 +270,9 @@ int divorce_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
     for (size_t i = 0; kind && i < sizeof kinds / sizeof *kinds; i++)
         if (!strcmp(kind, kinds[i].kind)) fact_kind = kinds[i].fact;
     if (!fact_kind) {
-        hub_reject_set(why, "validation.kind", "kind '%.40s' is not a judgment kind",
-                       kind ? kind : "");
+        char show[40];
+        hub_reject_set(why, "validation.kind", "kind %s is not a judgment kind",
+                       hub_rule_shown(kind ? kind : "", show, sizeof show));
         goto refuse;
     }
     hub_rule_copy(doc, "kind", row, "kind");

@@ -9,6 +9,7 @@
 
 #include "hub_avro.h"
 #include "hub_build.h"
+#include "hub_text.h"
 
 static const char *doc_text =
     "{\"event_id\":\"e-1\",\"source_system\":\"his-79\",\"certificate_number\":\"GCS-1\","
@@ -226,6 +227,32 @@ static void version_1_reads_as_version_2(void **state)
     hub_avro_encoder_destroy(enc1);
 }
 
+/* A refusal message quoting producer text is one line of valid UTF-8,
+ * however long the text and wherever the cut falls. */
+static void reject_messages_are_valid_utf8(void **state)
+{
+    (void)state;
+    hub_reject why;
+    char text[1200];
+    for (size_t shift = 0; shift < 3; shift++) {
+        size_t o = 0;
+        for (; o < shift; o++) text[o] = 'x';
+        while (o + 3 < sizeof text) {
+            memcpy(text + o, "\xe1\xbb\x85", 3); /* ễ */
+            o += 3;
+        }
+        text[o] = '\0';
+        assert_int_equal(hub_reject_set(&why, "validation.test", "field: %s", text), -1);
+        size_t len = strlen(why.message);
+        assert_true(len < sizeof why.message);
+        assert_true(len > sizeof why.message - 5);
+        assert_true(hub_text_valid_utf8(why.message, len));
+    }
+    hub_reject_set(&why, "validation.test", "a\nb\xff\x1b[31m");
+    assert_string_equal(why.message, "a?b??[31m");
+    assert_string_equal(why.reason, "validation.test");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +260,7 @@ int main(void)
         cmocka_unit_test(encode_errors_name_the_field),
         cmocka_unit_test(decode_refusals_have_reasons),
         cmocka_unit_test(version_1_reads_as_version_2),
+        cmocka_unit_test(reject_messages_are_valid_utf8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "birth_rules.h"
@@ -144,12 +145,109 @@ static void soft_rules_flag(void **state)
     json_decref(d);
 }
 
+/* `count` copies of the UTF-8 character `ch`. */
+static json_t *repeated(const char *ch, size_t count)
+{
+    size_t n = strlen(ch);
+    char *buf = malloc(n * count + 1);
+    for (size_t i = 0; i < count; i++) memcpy(buf + i * n, ch, n);
+    json_t *s = json_stringn(buf, n * count);
+    free(buf);
+    return s;
+}
+
+/* Text limits (hub_limits) come before every other rule; nothing is stored
+ * cut or changed. */
+static void text_limits_refuse(void **state)
+{
+    (void)state;
+    json_t *d, *row;
+    hub_reject why;
+
+    /* A name of 100 characters whose match key is longer in bytes (ɐ, 2
+     * bytes, upper-cases to Ɐ, 3 bytes) is registered as it is. */
+    d = doc();
+    json_object_set_new(json_object_get(d, "mother"), "name", repeated("\xc9\x90", 100));
+    assert_int_equal(birth_map(d, NOW_MS, &row, &why), 0);
+    assert_int_equal(json_string_length(json_object_get(row, "mother_name")), 200);
+    assert_int_equal(json_string_length(json_object_get(row, "mother_name_key")), 300);
+    json_decref(row);
+    json_decref(d);
+    /* One more character: refused, the message names the field and the
+     * numbers, not the name. */
+    d = doc();
+    json_object_set_new(json_object_get(d, "mother"), "name", repeated("\xc9\x90", 101));
+    assert_int_equal(birth_map(d, NOW_MS, &row, &why), -1);
+    assert_string_equal(why.reason, "validation.text_length");
+    assert_non_null(strstr(why.message, "mother.name: 101 characters, the limit is 100"));
+    assert_null(strstr(why.message, "\xc9\x90"));
+    json_decref(d);
+    /* 100 characters written decomposed (Vietnamese as some systems send
+     * it: 2 or 3 code points each) are 100 characters in NFC. */
+    d = doc();
+    json_object_set_new(json_object_get(d, "child"), "name", repeated("e\xcc\x82\xcc\x83", 100));
+    assert_int_equal(birth_map(d, NOW_MS, &row, &why), 0);
+    assert_int_equal(json_string_length(json_object_get(row, "child_name")), 300);
+    json_decref(row);
+    json_decref(d);
+
+    /* A NUL inside a name would cut it silently: refused. */
+    d = doc();
+    json_object_set_new(json_object_get(d, "mother"), "name", json_stringn("Nguyễn\0Thị Hoa", 17));
+    expect_refused(d, "validation.nul_character");
+    /* Control characters: refused in names, line breaks allowed in
+     * addresses, other controls nowhere. */
+    d = doc();
+    json_object_set_new(json_object_get(d, "mother"), "name", json_string("Nguyễn\x1b[2JThị"));
+    expect_refused(d, "validation.control_character");
+    d = doc();
+    json_object_set_new(json_object_get(d, "child"), "name", json_string("Trần\nNgọc"));
+    expect_refused(d, "validation.control_character");
+    d = doc();
+    json_object_set_new(at(d, "child", "place"), "address", json_string("Số 1\r\nPhường 2"));
+    assert_int_equal(birth_map(d, NOW_MS, &row, &why), 0);
+    json_decref(row);
+    json_decref(d);
+    d = doc();
+    json_object_set_new(at(d, "child", "place"), "address", json_string("Số 1\xc2\x85"));
+    expect_refused(d, "validation.control_character");
+
+    /* A 10 MiB field. */
+    d = doc();
+    json_object_set_new(at(d, "child", "place"), "address", repeated("a", 10 << 20));
+    expect_refused(d, "validation.text_length");
+    d = doc();
+    json_object_set_new(d, "certificate_number", repeated("9", 61));
+    expect_refused(d, "validation.text_length");
+}
+
+static void apgar_is_0_to_10(void **state)
+{
+    (void)state;
+    static const int bad[] = {-7, 11, -2147483647 - 1, 2147483647};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_t *d = doc();
+        json_object_set_new(json_object_get(d, "child"), "apgar_5min", json_integer(bad[i]));
+        expect_refused(d, "validation.apgar");
+    }
+    for (int score = 0; score <= 10; score += 10) {
+        json_t *d = doc(), *row;
+        hub_reject why;
+        json_object_set_new(json_object_get(d, "child"), "apgar_5min", json_integer(score));
+        assert_int_equal(birth_map(d, NOW_MS, &row, &why), 0);
+        json_decref(row);
+        json_decref(d);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(valid_certificate_maps_to_row),
         cmocka_unit_test(hard_rules_refuse),
         cmocka_unit_test(soft_rules_flag),
+        cmocka_unit_test(text_limits_refuse),
+        cmocka_unit_test(apgar_is_0_to_10),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

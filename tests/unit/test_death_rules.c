@@ -484,6 +484,57 @@ static void maternal_death(void **state)
     json_decref(d);
 }
 
+/* Numbers without a range of their own and text limits (hub_limits). */
+static void ranges_and_limits_refuse(void **state)
+{
+    (void)state;
+    json_t *d;
+    static const char *const fields[] = {"gestation_weeks", "birth_weight_grams",
+                                         "mother_age_years"};
+    static const long long bad[] = {-7, 100000, -2147483647LL - 1};
+    for (size_t f = 0; f < 3; f++) {
+        for (size_t b = 0; b < 3; b++) {
+            d = doc();
+            json_object_set_new(d, "perinatal", json_pack("{s:I}", fields[f], bad[b]));
+            expect_refused(d, "validation.perinatal", fields[f]);
+        }
+    }
+    d = doc(); /* implausible but possible: kept with a flag */
+    json_object_set_new(d, "perinatal", json_pack("{s:i}", "gestation_weeks", 48));
+    json_t *row = map_ok(d);
+    assert_true(has_flag(row, "perinatal_gestation_implausible"));
+    json_decref(row);
+    json_decref(d);
+
+    d = doc(); /* an injury after the death */
+    json_object_set_new(d, "injury", json_pack("{s:s}", "date", "2026-03-06"));
+    expect_refused(d, "validation.injury_date", "injury.date");
+    d = doc();
+    json_object_set_new(d, "injury", json_pack("{s:s}", "date", "2026-02-30"));
+    expect_refused(d, "validation.injury_date", NULL);
+
+    d = doc(); /* more Part II lines than any form has */
+    for (int i = 0; i < 20; i++)
+        json_array_append_new(json_object_get(d, "part2"),
+                              json_pack("{s:s, s:s}", "text", "Tăng huyết áp", "icd10", "I10"));
+    expect_refused(d, "validation.item_count", "part2: 21 items, the limit is 20");
+
+    d = doc();
+    json_object_set_new(json_object_get(d, "certifier"), "title",
+                        json_string("Bác sĩ\x7f"));
+    expect_refused(d, "validation.control_character", "certifier.title");
+    d = doc(); /* free text keeps its line breaks, as sent */
+    json_object_set_new(line(d, "part1", 0), "text", json_string("Sốc tim\nsau mổ"));
+    row = map_ok(d);
+    assert_string_equal(json_string_value(at(json_array_get(json_object_get(json_object_get(row, "document"), "part1"), 0), "text", NULL)),
+                        "Sốc tim\nsau mổ");
+    json_decref(row);
+    json_decref(d);
+    d = doc();
+    json_object_set_new(json_object_get(d, "deceased"), "name", json_stringn("Lê\0Văn", 8));
+    expect_refused(d, "validation.nul_character", "deceased.name");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +546,7 @@ int main(void)
         cmocka_unit_test(underlying_cause_matching),
         cmocka_unit_test(soft_rules_flag),
         cmocka_unit_test(maternal_death),
+        cmocka_unit_test(ranges_and_limits_refuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

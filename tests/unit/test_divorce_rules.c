@@ -523,6 +523,33 @@ static void marriage_flags(void **state)
     json_decref(d);
 }
 
+/* Numbers without a range of their own and text limits (hub_limits). */
+static void ranges_and_limits_refuse(void **state)
+{
+    (void)state;
+    json_t *d;
+    static const long long bad[] = {-7, 31, 2147483647LL};
+    for (size_t b = 0; b < 3; b++) {
+        d = doc();
+        set(d, NULL, "minor_children", json_integer(bad[b]));
+        expect_refused(d, "validation.minor_children");
+    }
+    d = doc();
+    set(d, NULL, "minor_children", json_integer(2));
+    json_decref(map_ok(d));
+    json_decref(d);
+
+    d = doc();
+    set(d, NULL, "judgment_number", json_string("12/2026/QĐST-HNGĐ/0123456789012345678901234567890123456789012"));
+    expect_refused(d, "validation.text_length");
+    d = doc();
+    set(d, "spouse_b", "name", json_stringn("Trần\0Thị Bình", 17));
+    expect_refused(d, "validation.nul_character");
+    d = doc();
+    set(d, "marriage", "registry_office", json_string("UBND\tphường"));
+    expect_refused(d, "validation.control_character");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -536,6 +563,7 @@ int main(void)
         cmocka_unit_test(sex_contradiction_is_kept_and_reconciled),
         cmocka_unit_test(unidentified_spouses),
         cmocka_unit_test(marriage_flags),
+        cmocka_unit_test(ranges_and_limits_refuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

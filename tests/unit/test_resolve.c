@@ -449,8 +449,9 @@ static void the_readers_logical_type_decides(void **state)
     char fr[256];
     snprintf(fr, sizeof fr, "{\"name\":\"t\",\"type\":%s}", ts);
     char *r = record(fr);
+    /* (numbers of 12 digits or more are masked in refusals: hub_avro.h) */
     expect_read_refused(w, r, "{\"t\":-9223372036854775807}", "avro.decode",
-                        "field t: timestamp -9223372036854775807 ms is outside years 1-9999");
+                        "field t: timestamp -922**************07 ms is outside years 1-9999");
     free(w);
     free(r);
 }

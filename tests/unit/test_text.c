@@ -86,6 +86,121 @@ static void masks(void **state)
     assert_int_equal(strlen(tiny), 3);
 }
 
+/* U+0250 (2 bytes) upper-cases to U+2C6F (3 bytes), U+0251 to U+2C6D: a
+ * match key may be longer in bytes than the name it comes from. */
+static void match_key_grows(void **state)
+{
+    (void)state;
+    char err[128];
+    for (size_t count = 1; count <= 20000; count *= 7) {
+        size_t n = count * 2 + 1;
+        char *name = malloc(n + 2);
+        char *want = malloc(count * 3 + 1);
+        assert_non_null(name);
+        assert_non_null(want);
+        for (size_t i = 0; i < count; i++) {
+            memcpy(name + 2 * i, "\xc9\x90", 2);     /* ɐ */
+            memcpy(want + 3 * i, "\xe2\xb1\xaf", 3); /* Ɐ */
+        }
+        name[2 * count] = '\0';
+        want[3 * count] = '\0';
+        char *key = hub_text_match_key(name, err, sizeof err);
+        assert_non_null(key);
+        assert_string_equal(key, want);
+        char *norm = hub_text_normalize_name(name, err, sizeof err);
+        assert_string_equal(norm, name);
+        free(norm);
+        free(key);
+        free(want);
+        free(name);
+    }
+    /* Mixed with spaces and Vietnamese: ɑ (U+0251) -> Ɑ (U+2C6D). */
+    char *k = hub_text_match_key("  ɐɑ  Đặng\tɐ ", err, sizeof err);
+    assert_string_equal(k, "\xe2\xb1\xaf\xe2\xb1\xad DANG \xe2\xb1\xaf");
+    free(k);
+}
+
+/* The key is stored: it is NFC even where stripping marks leaves a
+ * sequence that composes (Hangul written as jamo decomposes, then must
+ * compose again). */
+static void match_key_nfc(void **state)
+{
+    (void)state;
+    char err[128];
+    char *k = hub_text_match_key("\xed\x95\x9c \xe1\x84\x92\xe1\x85\xa1", err, sizeof err);
+    assert_non_null(k);
+    assert_true(hub_text_is_nfc(k, strlen(k)));
+    assert_string_equal(k, "\xed\x95\x9c \xed\x95\x98"); /* 한 하 */
+    free(k);
+}
+
+/* Masks and cuts never leave half a UTF-8 sequence. */
+static void cuts_on_boundaries(void **state)
+{
+    (void)state;
+    char out[8];
+    /* A name in an ID field: non-ASCII characters are never kept. */
+    hub_text_mask_id("Đặng Văn Ánh", out, sizeof out);
+    assert_true(hub_text_valid_utf8(out, strlen(out)));
+    assert_null(strstr(out, "\xc4"));
+    hub_text_mask_id("ĐĐĐ1234567ĐĐ", out, sizeof out);
+    assert_true(hub_text_valid_utf8(out, strlen(out)));
+    assert_string_equal(out, "*******");
+
+    const char *s = "ab\xe1\xbb\x85"; /* "abễ", 5 bytes */
+    assert_int_equal(hub_text_boundary(s, 5, 5), 5);
+    assert_int_equal(hub_text_boundary(s, 5, 4), 2);
+    assert_int_equal(hub_text_boundary(s, 5, 3), 2);
+    assert_int_equal(hub_text_boundary(s, 5, 2), 2);
+    assert_int_equal(hub_text_complete(s, 4), 2);
+    assert_int_equal(hub_text_complete(s, 5), 5);
+    assert_int_equal(hub_text_complete("\xe1", 1), 0);
+    assert_int_equal(hub_text_complete("a", 1), 1);
+
+    char copy[5];
+    hub_text_copy(copy, sizeof copy, "abc\xe1\xbb\x85");
+    assert_string_equal(copy, "abc");
+    hub_text_copy(copy, sizeof copy, "a\x07\xff\n");
+    assert_string_equal(copy, "a???");
+    hub_text_copy(copy, sizeof copy, "\xc2\x85x"); /* C1 NEL */
+    assert_string_equal(copy, "?x");
+    hub_text_copy(copy, sizeof copy, NULL);
+    assert_string_equal(copy, "");
+
+    char digits[] = "id 079195012345, 1737360000000 bytes, 12345678901 ok";
+    hub_text_mask_digit_runs(digits);
+    assert_string_equal(digits, "id 079*******45, 173********00 bytes, 12345678901 ok");
+}
+
+static void controls_and_nfc(void **state)
+{
+    (void)state;
+    size_t at;
+    uint32_t cp;
+    assert_false(hub_text_find_control("Nguyễn", strlen("Nguyễn"), false, &at, &cp));
+    assert_true(hub_text_find_control("ab\0c", 4, false, &at, &cp));
+    assert_int_equal(at, 2);
+    assert_int_equal(cp, 0);
+    assert_true(hub_text_find_control("ễ\x1b", 4, true, &at, &cp));
+    assert_int_equal(at, 1);
+    assert_int_equal(cp, 0x1b);
+    assert_true(hub_text_find_control("a\xc2\x9b", 3, true, &at, &cp)); /* C1 CSI */
+    assert_int_equal(cp, 0x9b);
+    assert_false(hub_text_find_control("a\tb\r\n", 5, true, NULL, NULL));
+    assert_true(hub_text_find_control("a\tb", 3, false, NULL, NULL));
+    assert_true(hub_text_find_control("a\x7f", 2, true, NULL, NULL)); /* DEL */
+
+    assert_true(hub_text_is_nfc("Nguyễn", strlen("Nguyễn")));
+    assert_false(hub_text_is_nfc("Nguye\xcc\x82\xcc\x83n", 10));
+    assert_false(hub_text_is_nfc("a\xff", 2));
+    char err[64];
+    char *n = hub_text_nfc("Nguye\xcc\x82\xcc\x83n", 10, err, sizeof err);
+    assert_string_equal(n, "Nguyễn");
+    free(n);
+    assert_null(hub_text_nfc("a\0b", 3, err, sizeof err));
+    assert_int_equal(hub_text_chars("Nguyễn", strlen("Nguyễn")), 6);
+}
+
 static void display_width(void **state)
 {
     (void)state;
@@ -97,38 +212,6 @@ static void display_width(void **state)
     assert_int_equal(hub_text_width("\xff\xfe"), 2); /* invalid: bytes */
 }
 
-/* Whatever bytes come in, what comes out is valid UTF-8 without control
- * characters, within the buffer, cut on a character boundary. */
-static void sanitize(void **state)
-{
-    (void)state;
-    char out[16];
-    /* valid text is copied unchanged */
-    assert_int_equal(hub_text_sanitize("Lan", 3, out, sizeof out), 3);
-    assert_string_equal(out, "Lan");
-    /* an invalid byte becomes U+FFFD, a control character a space, an
-     * embedded NUL too */
-    hub_text_sanitize("a\xFF" "b\n\0c", 6, out, sizeof out);
-    assert_string_equal(out, "a\xEF\xBF\xBD" "b  c");
-    /* "Nguyễn" cut inside "ễ" (3 bytes): the partial character is invalid */
-    hub_text_sanitize("Nguy\xE1\xBB", 6, out, sizeof out);
-    assert_string_equal(out, "Nguy\xEF\xBF\xBD\xEF\xBF\xBD");
-    /* too long: cut before a character that does not fit, with an ellipsis */
-    const char *name = "Nguy\xE1\xBB\x85n Th\xE1\xBB\x8B Lan"; /* Nguyễn Thị Lan */
-    size_t n = hub_text_sanitize(name, strlen(name), out, sizeof out);
-    assert_true(n < sizeof out);
-    assert_true(hub_text_valid_utf8(out, n));
-    assert_string_equal(out, "Nguy\xE1\xBB\x85n Th\xE2\x80\xA6");
-    /* every cut of every size stays valid */
-    for (size_t size = 1; size <= sizeof out; size++) {
-        n = hub_text_sanitize(name, strlen(name), out, size);
-        assert_true(n < size);
-        assert_true(hub_text_valid_utf8(out, n));
-    }
-    hub_text_sanitize(NULL, 0, out, sizeof out);
-    assert_string_equal(out, "");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -137,7 +220,10 @@ int main(void)
         cmocka_unit_test(match_key),
         cmocka_unit_test(masks),
         cmocka_unit_test(display_width),
-        cmocka_unit_test(sanitize),
+        cmocka_unit_test(match_key_grows),
+        cmocka_unit_test(match_key_nfc),
+        cmocka_unit_test(cuts_on_boundaries),
+        cmocka_unit_test(controls_and_nfc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
