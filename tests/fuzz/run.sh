@@ -4,8 +4,10 @@
 # WORKDIR/seeds when missing), its regression inputs and the corpus it grew
 # before (WORKDIR/corpus/NAME, kept between runs), then prints one line of
 # figures: executions, executions per second, coverage (edges) and features,
-# corpus size, and the findings (inputs libFuzzer saved in
-# WORKDIR/findings/NAME/). Exit status 0 when nothing was found.
+# corpus size, and the findings (crashes, leaks, timeouts of more than 30 s
+# and out-of-memory inputs libFuzzer saved in WORKDIR/findings/NAME/; its
+# "slow units" are kept there too but are no finding: on a loaded machine
+# any input may take seconds). Exit status 0 when nothing was found.
 set -euo pipefail
 [ $# -eq 4 ] || { echo "usage: run.sh HARNESS SEEDS_TOOL WORKDIR REGRESSIONS" >&2; exit 2; }
 exe=$1 seeds_tool=$2 work=$3 regressions=$4
@@ -24,11 +26,12 @@ mkdir -p "$seeds"
 # allocation, which must fail, not abort (as in ./dev test's ASan build).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-before=$(find "$findings" -type f | wc -l)
+found() { find "$findings" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l; }
+before=$(found)
 status=0
-"$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+"$exe" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$findings/" "$corpus" "$seeds" "$regressions" >"$log" 2>&1 || status=$?
-after=$(find "$findings" -type f | wc -l)
+after=$(found)
 
 # "#123456 DONE cov: 1234 ft: 5678 corp: 90/12Kb ..." then the final stats.
 done_line=$(grep -E '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1 || true)
