@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hub_text.h"
+
 hub_pg_class hub_pg_classify_sqlstate(const char *s)
 {
     if (!s || strlen(s) != 5) return HUB_PG_TRANSIENT;
@@ -138,6 +140,22 @@ void hub_pg_error(PGconn *conn, const PGresult *res, char *errstr, size_t errstr
         if (n < errstr_size) snprintf(errstr + n, errstr_size - n, " %s", primary);
     }
     one_line(errstr);
+}
+
+void hub_pg_error_for_operator(PGconn *conn, const PGresult *res, char *errstr,
+                               size_t errstr_size)
+{
+    const char *from = res ? PQresultErrorField(res, PG_DIAG_SOURCE_FUNCTION) : NULL;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!errstr_size || !from || strcmp(from, "exec_stmt_raise") || !state || !primary) {
+        hub_pg_error(conn, res, errstr, errstr_size);
+        return;
+    }
+    snprintf(errstr, errstr_size, "sqlstate=%s %s", state, primary);
+    one_line(errstr);
+    hub_text_scrub(errstr);
+    hub_text_mask_digit_runs(errstr);
 }
 
 typedef struct params {

@@ -42,4 +42,12 @@ hub_pg_class hub_pg_exec(PGconn *conn, const char *sql, char *errstr, size_t err
  * Without a SQLSTATE (client side): the connection's message. */
 void hub_pg_error(PGconn *conn, const PGresult *res, char *errstr, size_t errstr_size);
 
+/* As hub_pg_error, but for an exception a PL/pgSQL RAISE threw (the hub's
+ * functions answer an operator's command that way: 'indicator births cannot
+ * be grouped by "x" (it can by: ...)') keeps the primary message, one line,
+ * runs of 12 or more digits masked. For crvsctl's replies to the operator
+ * who typed the command; never for logs, dead letters or audit rows. */
+void hub_pg_error_for_operator(PGconn *conn, const PGresult *res, char *errstr,
+                               size_t errstr_size);
+
 #endif

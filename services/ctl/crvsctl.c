@@ -32,7 +32,7 @@ PGresult *ctl_query(PGconn *conn, const char *who, const char *sql, int n,
     PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
     if (hub_pg_classify(conn, res) != HUB_PG_OK) {
         char err[512];
-        hub_pg_error(conn, res, err, sizeof err);
+        hub_pg_error_for_operator(conn, res, err, sizeof err);
         fprintf(stderr, "crvsctl %s: %s\n", who, err);
         PQclear(res);
         return NULL;
