@@ -206,6 +206,20 @@ int hub_limits_check_text(const char *topic, const char *path, const char *s, si
     return 0;
 }
 
+/* A key as the schemas name fields: it may appear in a refusal message. A
+ * document that did not come from the decoder (crvsctl publish's input, a
+ * future caller) may have any key, a name among them: such a key is shown
+ * as "?" (found by the `rules` fuzz harness). */
+static const char *shown_key(const char *key)
+{
+    size_t n = 0;
+    for (; key[n]; n++)
+        if (!((key[n] >= 'a' && key[n] <= 'z') || (key[n] >= 'A' && key[n] <= 'Z') ||
+              (key[n] >= '0' && key[n] <= '9') || key[n] == '_') || n >= 64)
+            return "?";
+    return n ? key : "?";
+}
+
 /* path holds the value's path (length plen); returns 0 or -1 with why. */
 static int walk(const char *topic, json_t *v, char *path, size_t size, size_t plen,
                 hub_reject *why)
@@ -242,7 +256,7 @@ static int walk(const char *topic, json_t *v, char *path, size_t size, size_t pl
         const char *key;
         json_t *item;
         json_object_foreach(v, key, item) {
-            int n = snprintf(path + plen, size - plen, "%s%s", plen ? "." : "", key);
+            int n = snprintf(path + plen, size - plen, "%s%s", plen ? "." : "", shown_key(key));
             size_t klen = n > 0 && (size_t)n < size - plen ? plen + (size_t)n : plen;
             if (klen == plen) path[plen] = '\0'; /* too long: the parent's limits */
             if (walk(topic, item, path, size, klen, why)) return -1;
