@@ -37,8 +37,8 @@
 # offsets = log ends; at least one fencing seen; no service exited by
 # itself. Then one instance per service consumes the same topics into a new
 # database with no faults, and the registry, persons, marriages and dead
-# letters of both must be equal (digests); open reconciliation items that
-# differ are reported (a known defect, docs/reliability.md).
+# letters of both must be equal (digests), and so must their open
+# reconciliation items.
 set -euo pipefail
 MINUTES=2 RATE=40 INTERVAL=8 SEED=1 OUT=""
 while [ $# -gt 0 ]; do
@@ -286,11 +286,11 @@ for s in "${SERVICES[@]}"; do
 done
 
 # digest DB: the registry rows by business key and content, persons,
-# marriages (hub_registry_state without its reconciliation items) and dead
-# letters; items DB: the open reconciliation items.
+# marriages and open reconciliation items (hub_registry_state) and dead
+# letters.
 digest() {
     {
-        hub_registry_state "$1" | grep -v '^item|'
+        hub_registry_state "$1"
         psql -XAtq -d "$1" -v ON_ERROR_STOP=1 <<'EOS'
 SELECT 'birth', facility_code, certificate_number, content_hash, version FROM crvs.birth_certificate ORDER BY 2, 3;
 SELECT 'death', content_hash, version FROM crvs.death_notice ORDER BY 2;
@@ -300,37 +300,21 @@ EOS
     } >"$ITEST_DIR/digest.$1"
     md5sum <"$ITEST_DIR/digest.$1" | cut -c1-32
 }
-items() { hub_registry_state "$1" | { grep '^item|' || true; } | LC_ALL=C sort >"$ITEST_DIR/items.$1"; }
 d_soak=$(digest crvs)
 d_ref=$(digest crvs_ref)
 if [ "$d_soak" != "$d_ref" ]; then
     diff -u "$ITEST_DIR/digest.crvs_ref" "$ITEST_DIR/digest.crvs" | head -n 40 >&2
     itest_fail "the registry after the faults differs from the fault-free run's"
 fi
-itest_log "ok: registry, persons, marriages and dead letters equal the fault-free run's (md5 $d_soak)"
-# Open reconciliation items may differ: two instances linking a
-# cancellation and the judgment it names at the same moment can both miss
-# the other (docs/reliability.md, "Soak: one hour"), a known defect, to be
-# fixed with linkage as its own stage. Counted and shown, not asserted.
-items crvs
-items crvs_ref
-items_extra=$(LC_ALL=C comm -13 "$ITEST_DIR/items.crvs_ref" "$ITEST_DIR/items.crvs" | wc -l)
-items_missing=$(LC_ALL=C comm -23 "$ITEST_DIR/items.crvs_ref" "$ITEST_DIR/items.crvs" | wc -l)
-if [ "$items_extra" -gt 0 ] || [ "$items_missing" -gt 0 ]; then
-    itest_log "WARNING: open reconciliation items differ from the fault-free run's: $items_extra more, $items_missing fewer (known defect, docs/reliability.md)"
-else
-    itest_log "ok: open reconciliation items equal the fault-free run's"
-fi
+itest_log "ok: registry, persons, marriages, open reconciliation items and dead letters equal the fault-free run's (md5 $d_soak)"
 
 summary=$(jq -nc --argjson minutes "$MINUTES" --argjson rate "$RATE" --argjson published "$published_total" \
     --argjson poison "$poison_sent" --argjson kill "${faults[kill]}" --argjson fence "${faults[fence]}" \
     --argjson pg "${faults[pg]}" --argjson broker "${faults[broker]}" --argjson cluster "${faults[cluster]}" \
     --argjson fencings "$fencings" --arg digest "$d_soak" --argjson restarts "$restarts" \
-    --argjson items_extra "$items_extra" --argjson items_missing "$items_missing" \
     '{minutes: $minutes, rate_per_topic: $rate, published: $published, poison_frames: $poison,
       faults: {kill: $kill, fence: $fence, pg_crash: $pg, broker_kill: $broker, cluster_down: $cluster},
-      fenced_batches: $fencings, producer_restarts: $restarts, digest: $digest,
-      reconciliation_items_differing: {more: $items_extra, fewer: $items_missing}, result: "exact"}')
+      fenced_batches: $fencings, producer_restarts: $restarts, digest: $digest, result: "exact"}')
 echo "$summary"
 [ -z "$OUT" ] || echo "$summary" >"$OUT"
 itest_log "ok"
