@@ -14,7 +14,7 @@ PROG=deps.sh
 # shellcheck disable=SC2206 # CRVS_DEPS_EXTRA is a word list
 packages=(
     build-essential meson ninja-build pkg-config
-    librdkafka-dev libavro-dev libpq-dev libcurl4-openssl-dev libjansson-dev
+    librdkafka-dev libavro-dev libpq-dev libcurl4-openssl-dev libjansson-dev libssl-dev
     libutf8proc-dev libmicrohttpd-dev libcmocka-dev
     clang libclang-rt-14-dev
     postgresql postgresql-client

@@ -9,6 +9,7 @@
 #include "death_rules.h"
 #include "divorce_rules.h"
 #include "hub_build.h"
+#include "hub_jsonb.h"
 #include "hub_limits.h"
 #include "hub_text.h"
 #include "hub_topics.h"
@@ -260,4 +261,7 @@ void fuzz_check_row(const char *topic, json_t *row)
         fuzz_fail("stored document fails its limits: %s: %s", why.reason, why.message);
     if (again && !json_equal(again, doc)) fuzz_fail("stored document is not in its final form");
     json_decref(again);
+    /* Its content hash can be computed (hub_jsonb: jsonb holds it). */
+    char hash[33];
+    if (hub_content_hash(doc, hash) != 0) fuzz_fail("stored document has no content hash");
 }
