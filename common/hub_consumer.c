@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hub_apply.h"
 #include "hub_build.h"
 #include "hub_config.h"
 #include "hub_log.h"
@@ -70,11 +71,6 @@ typedef struct counters {
 typedef struct batch {
     item *items;
     size_t n_items, cap_items;
-    /* The rows of all items as the apply statement's JSON parameter, built
-     * on the consumer thread (prepare_rows) so the writer only sends it;
-     * NULL until then. */
-    char *rows_text;
-    size_t n_rows;
 } batch;
 
 /* What writing a batch came to (write_batch), for wait_flight on the
@@ -111,6 +107,7 @@ typedef struct svc {
     hub_registry *reg; /* NULL without schema.registry.url: local catalog only */
     hub_avro_decoder *dec;
     PGconn *pg;
+    hub_apply *apply; /* prepared on `pg`: staging tables, statements */
     rd_kafka_t *rk;
     /* Two batches: the consumer thread decodes the next batch into `cur`
      * while the writer thread writes `flight` (docs/architecture.md, "Two
@@ -236,9 +233,6 @@ static void clear_batch(batch *b)
         json_decref(b->items[i].row);
     }
     b->n_items = 0;
-    free(b->rows_text);
-    b->rows_text = NULL;
-    b->n_rows = 0;
 }
 
 /* ---- PostgreSQL ---------------------------------------------------------- */
@@ -247,14 +241,29 @@ static void clear_batch(batch *b)
 static int ensure_pg(svc *s)
 {
     int backoff = s->backoff_initial_ms;
-    while (!s->pg || PQstatus(s->pg) != CONNECTION_OK) {
+    while (!s->pg || PQstatus(s->pg) != CONNECTION_OK || !s->apply) {
         char err[512];
+        hub_apply_free(s->apply);
+        s->apply = NULL;
         if (s->pg) {
             PQfinish(s->pg);
             s->pg = NULL;
         }
         if (stop_requested) return -1;
         s->pg = hub_pg_connect(s->cfg, s->spec->name, err, sizeof err);
+        hub_pg_class cls = HUB_PG_TRANSIENT;
+        if (s->pg &&
+            !(s->apply = hub_apply_prepare(s->pg, s->topic_info, s->spec->name, s->topic, &cls,
+                                           err, sizeof err))) {
+            PQfinish(s->pg); /* a session half prepared is not used again */
+            s->pg = NULL;
+            if (cls == HUB_PG_FATAL || cls == HUB_PG_DATA) {
+                hub_log_error("event=pg_prepare_failed error=\"%s\"", err);
+                s->fatal = true;
+                stop_requested = 1;
+                return -1;
+            }
+        }
         if (s->pg) {
             hub_log_info("event=pg_connected");
             if (s->pg_connected_once) hub_telemetry_pg_reconnect(telemetry);
@@ -420,80 +429,31 @@ static tx_result advance_offsets(svc *s, const batch *b, char *err, size_t err_s
     return TX_OK;
 }
 
-static json_t *item_envelope(const svc *s, const item *it)
+/* Applies items [from, to) that hold rows, as rows (hub_apply); counts
+ * outcomes into *c. In isolation (one call per record, each under its
+ * savepoint) the staging tables are emptied after each call. */
+static tx_result apply_rows(svc *s, const batch *b, size_t from, size_t to, bool isolate,
+                            counters *c, char *err, size_t err_size)
 {
-    return json_pack("{s:O, s:{s:s, s:s, s:i, s:I, s:i, s:s}}", "row", it->row, "meta",
-                     "service", s->spec->name, "topic", s->topic, "partition",
-                     (int)it->msg->partition, "offset", (json_int_t)it->msg->offset,
-                     "schema_id", (int)it->schema_id, "key", it->key);
-}
-
-/* The apply statement's parameter for the items [from, to) that hold rows:
- * a JSON array of their envelopes; *n their number. NULL when out of memory
- * or when no item holds a row (*n 0). */
-static char *rows_json(const svc *s, const batch *b, size_t from, size_t to, size_t *n)
-{
-    json_t *rows = json_array();
-    *n = 0;
-    for (size_t i = from; rows && i < to; i++) {
-        if (!b->items[i].row) continue;
-        json_array_append_new(rows, item_envelope(s, &b->items[i]));
-        (*n)++;
-    }
-    char *text = rows && *n ? json_dumps(rows, JSON_COMPACT) : NULL;
-    json_decref(rows);
-    return text;
-}
-
-/* Serialises a batch's rows before it is handed to the writer: the JSON
- * text is a sixth of a batch's time, better spent while the previous batch
- * is being written than inside the transaction. Without it (out of memory)
- * apply_rows builds the text itself. */
-static void prepare_rows(const svc *s, batch *b)
-{
-    free(b->rows_text);
-    b->rows_text = rows_json(s, b, 0, b->n_items, &b->n_rows);
-}
-
-/* Applies items [from, to) that hold rows, in one call; counts outcomes into
- * *c. */
-static tx_result apply_rows(svc *s, const batch *b, size_t from, size_t to, counters *c,
-                            char *err, size_t err_size)
-{
-    size_t n;
-    char *built = NULL;
-    const char *text = b->rows_text;
-    if (from == 0 && to == b->n_items && text) {
-        n = b->n_rows;
-    } else {
-        text = built = rows_json(s, b, from, to, &n);
-        if (n == 0) return TX_OK;
-    }
-    if (!text) {
+    hub_apply_row *rows = malloc((to - from + 1) * sizeof *rows);
+    if (!rows) {
         snprintf(err, err_size, "out of memory");
         return TX_TRANSIENT;
     }
-    const char *params[1] = {text};
-    PGresult *res = PQexecParams(s->pg, s->spec->apply_sql, 1, NULL, params, NULL, NULL, 0);
-    free(built);
-    hub_pg_class cls = hub_pg_classify(s->pg, res);
-    if (cls != HUB_PG_OK) {
-        hub_pg_error(s->pg, res, err, err_size);
-        PQclear(res);
-        return tx_from_class(cls);
+    size_t n = 0;
+    for (size_t i = from; i < to; i++) {
+        const item *it = &b->items[i];
+        if (!it->row) continue;
+        rows[n++] = (hub_apply_row){it->row, it->msg->partition, it->msg->offset, it->schema_id,
+                                    it->key};
     }
-    if ((size_t)PQntuples(res) != n) {
-        snprintf(err, err_size, "apply returned %d outcomes for %zu records", PQntuples(res), n);
-        PQclear(res);
-        return TX_FATAL;
-    }
-    for (int i = 0; i < PQntuples(res); i++) {
-        const char *o = PQgetvalue(res, i, 0);
-        if (!strcmp(o, "create")) c->created++;
-        else if (!strcmp(o, "correct")) c->corrected++;
-        else if (!strcmp(o, "duplicate")) c->duplicates++;
-    }
-    PQclear(res);
+    hub_apply_counts got = {0};
+    hub_pg_class cls = hub_apply_rows(s->apply, rows, n, isolate, &got, err, err_size);
+    free(rows);
+    if (cls != HUB_PG_OK) return tx_from_class(cls);
+    c->created += got.created;
+    c->corrected += got.corrected;
+    c->duplicates += got.duplicates;
     return TX_OK;
 }
 
@@ -576,22 +536,20 @@ static tx_result attempt(svc *s, batch *b, bool isolate, counters *c, char *err,
     tx_result r = exec_simple(s, "BEGIN", err, err_size);
     if (r != TX_OK) return r;
     r = advance_offsets(s, b, err, err_size);
-    if (r == TX_OK && !isolate) r = apply_rows(s, b, 0, b->n_items, c, err, err_size);
+    if (r == TX_OK && !isolate) r = apply_rows(s, b, 0, b->n_items, false, c, err, err_size);
     for (size_t i = 0; r == TX_OK && isolate && i < b->n_items; i++) {
         item *it = &b->items[i];
         if (!it->row) continue;
         char rec_err[512];
         r = exec_simple(s, "SAVEPOINT rec", err, err_size);
         if (r != TX_OK) break;
-        r = apply_rows(s, b, i, i + 1, c, rec_err, sizeof rec_err);
+        r = apply_rows(s, b, i, i + 1, true, c, rec_err, sizeof rec_err);
         if (r == TX_DATA) {
             r = exec_simple(s, "ROLLBACK TO SAVEPOINT rec", err, err_size);
             snprintf(it->why.reason, sizeof it->why.reason, "db.refused");
             snprintf(it->why.message, sizeof it->why.message, "%s", rec_err);
             json_decref(it->row);
             it->row = NULL;
-            free(b->rows_text); /* it held this row */
-            b->rows_text = NULL;
         } else if (r == TX_OK) {
             r = exec_simple(s, "RELEASE SAVEPOINT rec", err, err_size);
         } else {
@@ -792,7 +750,6 @@ static bool wait_flight(svc *s)
  * conflict the partitions were sought back to their stored offsets. */
 static bool submit(svc *s)
 {
-    prepare_rows(s, s->cur);
     if (!wait_flight(s)) return false;
     if (s->cur->n_items == 0) return true;
     atomic_store(&s->attempt_limit, 0);
@@ -1677,6 +1634,7 @@ out:
     if (s.rk) rd_kafka_destroy(s.rk);
     hub_telemetry_destroy(telemetry); /* after the consumer: its callbacks report */
     telemetry = NULL;
+    hub_apply_free(s.apply);
     if (s.pg) PQfinish(s.pg);
     hub_avro_decoder_destroy(s.dec);
     hub_catalog_destroy(s.cat);

@@ -3,7 +3,7 @@
  * One process consumes one topic in a consumer group. Messages are decoded
  * (hub_avro), checked and mapped by the service's map function, and written
  * in batches: one PostgreSQL transaction per batch holds the registry rows
- * (through the service's SQL apply function), the audit rows, the dead
+ * (as rows, hub_apply: COPY and set-based statements), the audit rows, the dead
  * letters and the advanced consumer offsets. Offsets in PostgreSQL are the
  * truth: on assignment the service starts where they say; Kafka-side commits
  * are made afterwards only so that lag tools see progress.
@@ -29,9 +29,6 @@
 typedef struct hub_service_spec {
     const char *name;      /* service name: logs, audit rows, default group id */
     const char *topic;     /* default topic */
-    /* SQL taking one jsonb parameter (the batch) and returning one text
-     * outcome per element in order: "create" | "correct" | "duplicate". */
-    const char *apply_sql;
     /* Checks and normalises one decoded document; `now_ms` is the wall
      * clock (ms since the epoch) for "not in the future" checks. On success
      * returns 0 and sets *row to a new JSON object (the caller decrefs)

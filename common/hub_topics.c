@@ -4,9 +4,12 @@
 #include <string.h>
 
 static const hub_topic_info topics[] = {
-    {"birth-certificate", "birth_certificate", {"facility.code", "certificate_number"}},
-    {"death-notice", "death_notice", {"facility.code", "notice_number"}},
-    {"divorce-judgment", "divorce_judgment", {"court.code", "judgment_number"}},
+    {"birth-certificate", "birth_certificate", {"facility.code", "certificate_number"},
+     {"facility_code", "certificate_number"}},
+    {"death-notice", "death_notice", {"facility.code", "notice_number"},
+     {"facility_code", "notice_number"}},
+    {"divorce-judgment", "divorce_judgment", {"court.code", "judgment_number"},
+     {"court_code", "judgment_number"}},
 };
 
 const hub_topic_info *hub_topic_find(const char *topic)

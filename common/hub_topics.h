@@ -12,6 +12,7 @@ typedef struct hub_topic_info {
     const char *topic;        /* "birth-certificate" */
     const char *entity;       /* registry table / audit entity: "birth_certificate" */
     const char *key_path[2];  /* dotted JSON paths joined with '/' */
+    const char *key_columns[2]; /* the same parts' columns in the registry table */
 } hub_topic_info;
 
 const hub_topic_info *hub_topic_find(const char *topic);

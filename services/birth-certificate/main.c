@@ -8,7 +8,6 @@ int main(int argc, char **argv)
     static const hub_service_spec spec = {
         .name = "birth-certificate",
         .topic = "birth-certificate",
-        .apply_sql = "SELECT crvs.apply_birth_certificates($1::jsonb)",
         .map = birth_map,
     };
     return hub_service_main(&spec, argc, argv);

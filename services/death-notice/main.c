@@ -8,7 +8,6 @@ int main(int argc, char **argv)
     static const hub_service_spec spec = {
         .name = "death-notice",
         .topic = "death-notice",
-        .apply_sql = "SELECT crvs.apply_death_notices($1::jsonb)",
         .map = death_map,
     };
     return hub_service_main(&spec, argc, argv);

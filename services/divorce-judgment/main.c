@@ -9,7 +9,6 @@ int main(int argc, char **argv)
     static const hub_service_spec spec = {
         .name = "divorce-judgment",
         .topic = "divorce-judgment",
-        .apply_sql = "SELECT crvs.apply_divorce_judgments($1::jsonb)",
         .map = divorce_map,
     };
     return hub_service_main(&spec, argc, argv);

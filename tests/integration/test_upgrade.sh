@@ -160,7 +160,20 @@ version_before=$(itest_psql "SELECT version FROM crvs.birth_certificate WHERE fa
 jq -c '.child.weight_grams = 3456 | .event_id = "upgrade-correction"' <<<"$old_birth" >"$ITEST_DIR/new-correction.jsonl"
 hub_ctl publish --topic birth-certificate "$ITEST_DIR/new-correction.jsonl" >/dev/null || itest_fail "publishing the correction failed"
 new=$((new + 1))
+# Documents stored by the release sent again unchanged (another event_id):
+# duplicates, which they are only if the content hash the current services
+# compute (in C, common/hub_jsonb.c) is the one the release stored.
+resent=0
+for topic in $SERVICES; do
+    itest_psql "SELECT document FROM crvs.${topic//-/_} ORDER BY id LIMIT 40" \
+        | jq -c '.event_id = "resent-" + (.event_id | tostring)' >"$ITEST_DIR/resent-$topic.jsonl"
+    hub_ctl publish --topic "$topic" "$ITEST_DIR/resent-$topic.jsonl" >/dev/null || itest_fail "publishing stored $topic documents again failed"
+    resent=$((resent + $(wc -l <"$ITEST_DIR/resent-$topic.jsonl")))
+done
+new=$((new + resent))
 for topic in $SERVICES; do hub_wait_stored 120 "$topic"; done
+itest_assert_eq "$(itest_psql "SELECT count(*) FROM crvs.audit_log WHERE event_id LIKE 'resent-%' AND action = 'duplicate'")" \
+    "$resent" "stored documents sent again after the upgrade, audited as duplicates"
 # One audit row per new message: nothing stored before was read again.
 itest_assert_eq "$(($(itest_psql "SELECT count(*) FROM crvs.audit_log") - audit_before))" "$new" "audit rows after the upgrade"
 itest_assert_eq "$(itest_psql "SELECT count(*) FROM crvs.dead_letter")" "$dead_before" "dead letters after the upgrade"

@@ -150,9 +150,28 @@ fault_kill() {
     itest_log "fault kill: $name.$inst"
 }
 
+# busy_instance: "name inst" of an instance that committed a batch in the
+# last 2 s (it owns partitions and records reach them), else a random one.
+# Stopped past its session, such an instance comes back holding records its
+# successor has stored meanwhile: the fencing is exercised, not only
+# possible (an instance that owned nothing, just restarted after a kill,
+# made a 2-minute run see no fencing).
+busy_instance() {
+    local name i
+    declare -A before
+    name=${SERVICES[RANDOM % ${#SERVICES[@]}]}
+    for i in 1 2; do before[$i]=$(grep -c 'event=batch_committed' "$ITEST_DIR/$name.$i.log" || true); done
+    sleep 2
+    local busy=()
+    for i in 1 2; do
+        [ "$(grep -c 'event=batch_committed' "$ITEST_DIR/$name.$i.log" || true)" -gt "${before[$i]}" ] && busy+=("$i")
+    done
+    if [ ${#busy[@]} -eq 0 ]; then random_instance; else echo "$name ${busy[RANDOM % ${#busy[@]}]}"; fi
+}
+
 fault_fence() {
     local name inst pid
-    read -r name inst <<<"$(random_instance)"
+    read -r name inst <<<"$(busy_instance)"
     pid=$(cat "$ITEST_DIR/$name.$inst.pid")
     kill -STOP "$pid"
     sleep $((SESSION_S + 4))

@@ -1,0 +1,652 @@
+#include "hub_apply.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_jsonb.h"
+
+/* How a registry column's value is written in COPY text: as the JSON
+ * value's text (strings as they are, numbers and booleans as jsonb prints
+ * them), as an array literal, or as jsonb text. */
+typedef enum { COL_SCALAR, COL_ARRAY, COL_JSONB } col_kind;
+
+typedef struct column {
+    char *name; /* as in the catalog */
+    char *type; /* format_type() */
+    col_kind kind;
+} column;
+
+struct hub_apply {
+    PGconn *pg;
+    column *cols; /* the registry table's columns the row supplies, in table order */
+    size_t n_cols;
+    char *service, *topic;
+};
+
+/* The registry columns the write path fills itself, not the row. */
+static const char *const computed[] = {"id",          "content_hash",     "version",
+                                       "received_at", "updated_at",       "source_partition",
+                                       "source_offset", "schema_id"};
+/* The staging table's own columns before the row's, and after. */
+static const char *const stage_head[] = {"ord", "source_partition", "source_offset", "schema_id",
+                                         "entity_key", "content_hash"};
+static const char *const stage_tail[] = {"person_facts", "reconcile"};
+
+#define NAMES(a) (sizeof(a) / sizeof *(a))
+
+static bool listed(const char *name, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(name, list[i])) return true;
+    return false;
+}
+
+/* ---- a growing text buffer ------------------------------------------------ */
+
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+    bool failed;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n)
+{
+    if (b->failed) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *grown = realloc(b->s, cap);
+        if (!grown) {
+            b->failed = true;
+            return;
+        }
+        b->s = grown;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = true;
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        sb_put(b, small, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        b->failed = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb_put(b, big, (size_t)n);
+    free(big);
+}
+
+/* ---- COPY text ------------------------------------------------------------ */
+
+/* Text as a COPY text-format field: backslash, newline, carriage return and
+ * tab escaped (the field and row delimiters); everything else as it is. */
+static void copy_text(sbuf *b, const char *s, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *esc;
+        switch (s[i]) {
+        case '\\': esc = "\\\\"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        default: continue;
+        }
+        sb_put(b, s + run, i - run);
+        sb_put(b, esc, 2);
+        run = i + 1;
+    }
+    sb_put(b, s + run, n - run);
+}
+
+/* A value as jsonb text, COPY-escaped; false when hub_jsonb refuses it. */
+static bool copy_jsonb(sbuf *b, const json_t *v)
+{
+    size_t n;
+    char *text = hub_jsonb_text(v, NULL, &n);
+    if (!text) return false;
+    copy_text(b, text, n);
+    free(text);
+    return true;
+}
+
+/* A JSON array as an array literal: {"a","b",NULL}, each element quoted
+ * with its '"' and '\' escaped, then the whole COPY-escaped. */
+static bool copy_array(sbuf *b, const json_t *v)
+{
+    sbuf lit = {0};
+    sb_put(&lit, "{", 1);
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const json_t *e = json_array_get(v, i);
+        if (i) sb_put(&lit, ",", 1);
+        if (json_is_null(e)) {
+            sb_puts(&lit, "NULL");
+            continue;
+        }
+        size_t n;
+        char *owned = NULL;
+        const char *s;
+        if (json_is_string(e)) {
+            s = json_string_value(e);
+            n = json_string_length(e);
+        } else if (!(s = owned = hub_jsonb_text(e, NULL, &n))) {
+            free(lit.s);
+            return false;
+        }
+        sb_put(&lit, "\"", 1);
+        size_t run = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (s[k] != '"' && s[k] != '\\') continue;
+            sb_put(&lit, s + run, k - run);
+            sb_put(&lit, "\\", 1);
+            run = k;
+        }
+        sb_put(&lit, s + run, n - run);
+        sb_put(&lit, "\"", 1);
+        free(owned);
+    }
+    sb_put(&lit, "}", 1);
+    bool ok = !lit.failed;
+    if (ok) copy_text(b, lit.s, lit.len);
+    free(lit.s);
+    return ok;
+}
+
+/* One column's value: \N for a missing or null value; otherwise what
+ * jsonb_populate_record would have made of it (the reference path). */
+static bool copy_value(sbuf *b, col_kind kind, const json_t *v)
+{
+    if (!v || json_is_null(v)) {
+        sb_put(b, "\\N", 2);
+        return true;
+    }
+    if (kind == COL_JSONB) return copy_jsonb(b, v);
+    if (kind == COL_ARRAY && json_is_array(v)) return copy_array(b, v);
+    if (json_is_string(v)) {
+        copy_text(b, json_string_value(v), json_string_length(v));
+        return true;
+    }
+    return copy_jsonb(b, v); /* numbers, booleans; objects as their text */
+}
+
+static bool encode_row(const hub_apply *a, sbuf *b, const hub_apply_row *r, int ord)
+{
+    const json_t *doc = json_object_get(r->row, "document");
+    char hash[33];
+    if (!json_is_object(doc) || hub_content_hash(doc, hash) != 0) return false;
+    sb_printf(b, "%d\t%d\t%lld\t%d\t", ord, (int)r->partition, (long long)r->offset,
+              (int)r->schema_id);
+    copy_text(b, r->key, strlen(r->key));
+    sb_printf(b, "\t%s", hash);
+    for (size_t i = 0; i < a->n_cols; i++) {
+        sb_put(b, "\t", 1);
+        if (!copy_value(b, a->cols[i].kind, json_object_get(r->row, a->cols[i].name)))
+            return false;
+    }
+    for (size_t i = 0; i < NAMES(stage_tail); i++) {
+        sb_put(b, "\t", 1);
+        if (!copy_value(b, COL_JSONB, json_object_get(r->row, stage_tail[i]))) return false;
+    }
+    sb_put(b, "\n", 1);
+    return !b->failed;
+}
+
+char *hub_apply_copy_line(const hub_apply *a, const hub_apply_row *row, int ord)
+{
+    sbuf b = {0};
+    if (!encode_row(a, &b, row, ord)) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
+/* ---- the statements --------------------------------------------------------- */
+
+/* Names are the catalog's and the topic table's; quoted all the same. */
+static void ident(sbuf *b, PGconn *pg, const char *name)
+{
+    char *q = PQescapeIdentifier(pg, name, strlen(name));
+    if (!q) {
+        b->failed = true;
+        return;
+    }
+    sb_puts(b, q);
+    PQfreemem(q);
+}
+
+static void literal(sbuf *b, PGconn *pg, const char *text)
+{
+    char *q = PQescapeLiteral(pg, text, strlen(text));
+    if (!q) {
+        b->failed = true;
+        return;
+    }
+    sb_puts(b, q);
+    PQfreemem(q);
+}
+
+/* "<prefix>k1 = <prefix2>k1 AND ..." over the business key columns. */
+static void key_match(sbuf *b, PGconn *pg, const hub_topic_info *t, const char *x, const char *y)
+{
+    for (int i = 0; i < 2; i++) {
+        if (i) sb_puts(b, " AND ");
+        sb_printf(b, "%s.", x);
+        ident(b, pg, t->key_columns[i]);
+        sb_printf(b, " = %s.", y);
+        ident(b, pg, t->key_columns[i]);
+    }
+}
+
+static void key_list(sbuf *b, PGconn *pg, const hub_topic_info *t, const char *x)
+{
+    for (int i = 0; i < 2; i++) {
+        if (i) sb_puts(b, ", ");
+        sb_printf(b, "%s.", x);
+        ident(b, pg, t->key_columns[i]);
+    }
+}
+
+typedef struct statement {
+    const char *name;
+    int n_params;
+} statement;
+
+/* The pipeline, in order. hub_w_empty only when asked (empty_after). */
+static const statement pipeline[] = {
+    {"hub_w_outcome", 0}, {"hub_w_delete", 0}, {"hub_w_insert", 0},
+    {"hub_w_audit", 2},   {"hub_w_link", 0},   {"hub_w_empty", 0},
+};
+
+static hub_pg_class prepare_one(PGconn *pg, const char *name, sbuf *sql, int n_params,
+                                char *errstr, size_t errstr_size)
+{
+    if (sql->failed) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return HUB_PG_FATAL;
+    }
+    PGresult *res = PQprepare(pg, name, sql->s, n_params, NULL);
+    hub_pg_class c = hub_pg_classify(pg, res);
+    if (c != HUB_PG_OK) {
+        char why[400];
+        hub_pg_error(pg, res, why, sizeof why);
+        snprintf(errstr, errstr_size, "preparing %s: %s", name, why);
+    }
+    PQclear(res);
+    sql->len = 0;
+    if (sql->s) sql->s[0] = '\0';
+    return c;
+}
+
+/* The statements, built from the table's columns. Their semantics are
+ * crvs.apply_records': see there for the why of each step. */
+static hub_pg_class prepare_statements(hub_apply *a, const hub_topic_info *t, char *errstr,
+                                       size_t errstr_size)
+{
+    PGconn *pg = a->pg;
+    sbuf q = {0};
+    hub_pg_class c;
+    char table[160];
+    snprintf(table, sizeof table, "crvs.%s", t->entity);
+
+    /* Staging: the rows as sent, and their outcomes. */
+    sb_puts(&q, "CREATE TEMP TABLE hub_stage (ord integer, source_partition integer, "
+                "source_offset bigint, schema_id integer, entity_key text, content_hash text");
+    for (size_t i = 0; i < a->n_cols; i++) {
+        sb_puts(&q, ", ");
+        ident(&q, pg, a->cols[i].name);
+        sb_printf(&q, " %s", a->cols[i].type);
+    }
+    sb_puts(&q, ", person_facts jsonb, reconcile jsonb) ON COMMIT DELETE ROWS");
+    if (q.failed) {
+        free(q.s);
+        snprintf(errstr, errstr_size, "out of memory");
+        return HUB_PG_FATAL;
+    }
+    /* Every table is read by the batch's keys: no plan of this session may
+     * read one whole because its statistics lag behind its growth, nor
+     * spend longer compiling than working (docs/architecture.md). */
+    if ((c = hub_pg_exec(pg, "SET enable_seqscan = off; SET jit = off", errstr, errstr_size)) !=
+            HUB_PG_OK ||
+        (c = hub_pg_exec(pg, q.s, errstr, errstr_size)) != HUB_PG_OK ||
+        (c = hub_pg_exec(pg,
+                         "CREATE TEMP TABLE hub_outcome (ord integer, outcome text, "
+                         "version integer, final boolean, old_id bigint, "
+                         "old_received_at timestamptz, before jsonb) ON COMMIT DELETE ROWS",
+                         errstr, errstr_size)) != HUB_PG_OK) {
+        free(q.s);
+        return c;
+    }
+    q.len = 0;
+
+    /* Outcomes: against the stored rows of the batch's keys (locked until
+     * COMMIT) and the elements before in the batch with the same key. */
+    sb_puts(&q, "WITH old AS MATERIALIZED (SELECT t.id, t.version, t.content_hash, t.received_at, "
+                "t.document, ");
+    key_list(&q, pg, t, "t");
+    sb_printf(&q, " FROM %s t WHERE (", table);
+    key_list(&q, pg, t, "t");
+    sb_puts(&q, ") IN (SELECT ");
+    key_list(&q, pg, t, "s");
+    sb_puts(&q, " FROM pg_temp.hub_stage s) FOR UPDATE OF t), "
+                "a AS (SELECT s.ord, s.content_hash AS hash, o.id AS old_id, "
+                "o.version AS old_version, o.received_at AS old_received_at, ");
+    key_list(&q, pg, t, "s");
+    sb_puts(&q, ", coalesce(lag(s.content_hash) OVER (PARTITION BY ");
+    key_list(&q, pg, t, "s");
+    sb_puts(&q, " ORDER BY s.ord), o.content_hash) AS prev_hash "
+                "FROM pg_temp.hub_stage s LEFT JOIN old o ON ");
+    key_match(&q, pg, t, "o", "s");
+    sb_puts(&q, "), b AS (SELECT a.*, CASE WHEN prev_hash IS NULL THEN 'create' "
+                "WHEN prev_hash = hash THEN 'duplicate' ELSE 'correct' END AS outcome FROM a), "
+                "c AS (SELECT b.*, coalesce(old_version, 0) "
+                "+ count(*) FILTER (WHERE outcome <> 'duplicate') OVER (k ORDER BY ord) AS version, "
+                "max(ord) FILTER (WHERE outcome <> 'duplicate') OVER (k ORDER BY ord ROWS BETWEEN "
+                "UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_changed, "
+                "max(ord) FILTER (WHERE outcome <> 'duplicate') OVER k AS last_changed "
+                "FROM b WINDOW k AS (PARTITION BY ");
+    key_list(&q, pg, t, "b");
+    sb_puts(&q, ")), ins AS (INSERT INTO pg_temp.hub_outcome "
+                "(ord, outcome, version, final, old_id, old_received_at, before) "
+                "SELECT c.ord, c.outcome, c.version, coalesce(c.ord = c.last_changed, false), "
+                "c.old_id, c.old_received_at, CASE WHEN c.outcome <> 'correct' THEN NULL "
+                "WHEN c.prev_changed IS NULL THEN o.document ELSE p.document END "
+                "FROM c LEFT JOIN old o ON c.outcome = 'correct' AND c.prev_changed IS NULL "
+                "AND o.id = c.old_id "
+                "LEFT JOIN pg_temp.hub_stage p ON c.outcome = 'correct' AND p.ord = c.prev_changed "
+                "RETURNING outcome) "
+                "SELECT count(*) FILTER (WHERE outcome = 'create'), "
+                "count(*) FILTER (WHERE outcome = 'correct'), "
+                "count(*) FILTER (WHERE outcome = 'duplicate') FROM ins");
+    if ((c = prepare_one(pg, "hub_w_outcome", &q, 0, errstr, errstr_size)) != HUB_PG_OK) goto done;
+
+    /* The registry: the last version of each changed key replaces its row
+     * (same id, version counted on). */
+    sb_printf(&q, "DELETE FROM %s t USING pg_temp.hub_outcome o "
+                  "WHERE o.final AND o.old_id IS NOT NULL AND t.id = o.old_id", table);
+    if ((c = prepare_one(pg, "hub_w_delete", &q, 0, errstr, errstr_size)) != HUB_PG_OK) goto done;
+
+    sb_printf(&q, "INSERT INTO %s (id, content_hash, version, received_at, updated_at, "
+                  "source_partition, source_offset, schema_id", table);
+    for (size_t i = 0; i < a->n_cols; i++) {
+        sb_puts(&q, ", ");
+        ident(&q, pg, a->cols[i].name);
+    }
+    sb_puts(&q, ") SELECT coalesce(o.old_id, nextval(");
+    char seq[200];
+    snprintf(seq, sizeof seq, "%s_id_seq", table);
+    literal(&q, pg, seq);
+    sb_puts(&q, "::regclass)), s.content_hash, o.version, coalesce(o.old_received_at, now()), "
+                "now(), s.source_partition, s.source_offset, s.schema_id");
+    for (size_t i = 0; i < a->n_cols; i++) {
+        sb_puts(&q, ", s.");
+        ident(&q, pg, a->cols[i].name);
+    }
+    sb_puts(&q, " FROM pg_temp.hub_stage s JOIN pg_temp.hub_outcome o ON o.ord = s.ord "
+                "WHERE o.final ORDER BY s.ord");
+    if ((c = prepare_one(pg, "hub_w_insert", &q, 0, errstr, errstr_size)) != HUB_PG_OK) goto done;
+
+    /* One audit row per record. */
+    sb_puts(&q, "INSERT INTO crvs.audit_log (service, action, entity, entity_key, source_topic, "
+                "source_partition, source_offset, schema_id, source_system, event_id, before, "
+                "after, detail) SELECT $1, o.outcome, ");
+    literal(&q, pg, t->entity);
+    sb_puts(&q, ", s.entity_key, $2, s.source_partition, s.source_offset, s.schema_id, "
+                "s.source_system, s.event_id, o.before, "
+                "CASE WHEN o.outcome = 'correct' THEN s.document END, "
+                "jsonb_build_object('version', o.version) "
+                "FROM pg_temp.hub_stage s JOIN pg_temp.hub_outcome o ON o.ord = s.ord "
+                "ORDER BY s.ord");
+    if ((c = prepare_one(pg, "hub_w_audit", &q, 2, errstr, errstr_size)) != HUB_PG_OK) goto done;
+
+    /* The linkage of the records that changed, in batch order. */
+    sb_puts(&q, "SELECT crvs.link_records(");
+    literal(&q, pg, t->entity);
+    sb_puts(&q, ", jsonb_agg(jsonb_build_object('key', s.entity_key, "
+                "'facts', coalesce(s.person_facts, '[]'), "
+                "'reconcile', coalesce(s.reconcile, '[]'), "
+                "'created', o.old_id IS NULL) ORDER BY s.ord)) "
+                "FROM pg_temp.hub_stage s JOIN pg_temp.hub_outcome o ON o.ord = s.ord "
+                "WHERE o.final HAVING count(*) > 0");
+    if ((c = prepare_one(pg, "hub_w_link", &q, 0, errstr, errstr_size)) != HUB_PG_OK) goto done;
+
+    sb_puts(&q, "WITH x AS (DELETE FROM pg_temp.hub_outcome) DELETE FROM pg_temp.hub_stage");
+    c = prepare_one(pg, "hub_w_empty", &q, 0, errstr, errstr_size);
+done:
+    free(q.s);
+    return c;
+}
+
+/* The registry table's columns (crvs.<entity>) the row supplies. */
+static hub_pg_class read_columns(hub_apply *a, const hub_topic_info *t, char *errstr,
+                                 size_t errstr_size)
+{
+    char table[160];
+    snprintf(table, sizeof table, "crvs.%s", t->entity);
+    const char *params[1] = {table};
+    PGresult *res = PQexecParams(
+        a->pg,
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), ty.typcategory = 'A', "
+        "a.atttypid = 'jsonb'::regtype "
+        "FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid "
+        "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
+        "ORDER BY a.attnum",
+        1, NULL, params, NULL, NULL, 0);
+    hub_pg_class c = hub_pg_classify(a->pg, res);
+    if (c != HUB_PG_OK) {
+        hub_pg_error(a->pg, res, errstr, errstr_size);
+        PQclear(res);
+        return c;
+    }
+    int n = PQntuples(res);
+    a->cols = calloc((size_t)(n ? n : 1), sizeof *a->cols);
+    if (!a->cols) goto oom;
+    for (int i = 0; i < n; i++) {
+        const char *name = PQgetvalue(res, i, 0);
+        if (listed(name, computed, NAMES(computed))) continue;
+        if (listed(name, stage_head, NAMES(stage_head)) ||
+            listed(name, stage_tail, NAMES(stage_tail))) {
+            snprintf(errstr, errstr_size, "%s has a column named %s, which the staging table uses",
+                     table, name);
+            PQclear(res);
+            return HUB_PG_FATAL;
+        }
+        column *col = &a->cols[a->n_cols];
+        col->name = strdup(name);
+        col->type = strdup(PQgetvalue(res, i, 1));
+        if (!col->name || !col->type) {
+            free(col->name);
+            free(col->type);
+            goto oom;
+        }
+        col->kind = PQgetvalue(res, i, 3)[0] == 't'   ? COL_JSONB
+                    : PQgetvalue(res, i, 2)[0] == 't' ? COL_ARRAY
+                                                      : COL_SCALAR;
+        a->n_cols++;
+    }
+    PQclear(res);
+    if (a->n_cols == 0) {
+        snprintf(errstr, errstr_size, "table %s not found (is the database migrated?)", table);
+        return HUB_PG_FATAL;
+    }
+    return HUB_PG_OK;
+oom:
+    PQclear(res);
+    snprintf(errstr, errstr_size, "out of memory");
+    return HUB_PG_FATAL;
+}
+
+hub_apply *hub_apply_prepare(PGconn *pg, const hub_topic_info *t, const char *service,
+                             const char *topic, hub_pg_class *cls, char *errstr,
+                             size_t errstr_size)
+{
+    hub_apply *a = calloc(1, sizeof *a);
+    *cls = HUB_PG_FATAL;
+    if (!a || !(a->service = strdup(service)) || !(a->topic = strdup(topic))) {
+        snprintf(errstr, errstr_size, "out of memory");
+        hub_apply_free(a);
+        return NULL;
+    }
+    a->pg = pg;
+    if ((*cls = read_columns(a, t, errstr, errstr_size)) != HUB_PG_OK ||
+        (*cls = prepare_statements(a, t, errstr, errstr_size)) != HUB_PG_OK) {
+        hub_apply_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void hub_apply_free(hub_apply *a)
+{
+    if (!a) return;
+    for (size_t i = 0; i < a->n_cols; i++) {
+        free(a->cols[i].name);
+        free(a->cols[i].type);
+    }
+    free(a->cols);
+    free(a->service);
+    free(a->topic);
+    free(a);
+}
+
+/* ---- applying --------------------------------------------------------------- */
+
+/* Keeps the first failure's class and message; later ones are its echoes
+ * (a pipeline aborted by it). */
+static void note_failure(PGconn *pg, PGresult *res, hub_pg_class *first, char *errstr,
+                         size_t errstr_size)
+{
+    hub_pg_class c = hub_pg_classify(pg, res);
+    if (c == HUB_PG_OK || *first != HUB_PG_OK) return;
+    *first = c;
+    hub_pg_error(pg, res, errstr, errstr_size);
+}
+
+static hub_pg_class copy_rows(hub_apply *a, const hub_apply_row *rows, size_t n, char *errstr,
+                              size_t errstr_size)
+{
+    PGresult *res = PQexec(a->pg, "COPY pg_temp.hub_stage FROM STDIN");
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        hub_pg_class c = hub_pg_classify(a->pg, res);
+        if (c == HUB_PG_OK) c = HUB_PG_FATAL;
+        hub_pg_error(a->pg, res, errstr, errstr_size);
+        PQclear(res);
+        return c;
+    }
+    PQclear(res);
+    /* The rows go in chunks of about 256 KiB: COPY's own buffering. */
+    sbuf b = {0};
+    const char *refused = NULL;
+    for (size_t i = 0; i < n && !refused; i++) {
+        size_t before = b.len;
+        if (!encode_row(a, &b, &rows[i], (int)i + 1)) {
+            refused = b.failed ? "out of memory" : "a document that cannot be stored as jsonb";
+            b.len = before;
+            break;
+        }
+        if (b.len >= 256 * 1024 || i + 1 == n) {
+            if (PQputCopyData(a->pg, b.s, (int)b.len) != 1) break;
+            b.len = 0;
+        }
+    }
+    int ended = PQputCopyEnd(a->pg, refused);
+    free(b.s);
+    hub_pg_class c = HUB_PG_OK;
+    errstr[0] = '\0';
+    while ((res = PQgetResult(a->pg))) {
+        note_failure(a->pg, res, &c, errstr, errstr_size);
+        PQclear(res);
+    }
+    if (refused) {
+        snprintf(errstr, errstr_size, "%s", refused);
+        return b.failed ? HUB_PG_FATAL : HUB_PG_DATA;
+    }
+    if (ended != 1 && c == HUB_PG_OK) {
+        c = hub_pg_classify(a->pg, NULL);
+        hub_pg_error(a->pg, NULL, errstr, errstr_size);
+    }
+    return c;
+}
+
+hub_pg_class hub_apply_rows(hub_apply *a, const hub_apply_row *rows, size_t n, bool empty_after,
+                            hub_apply_counts *counts, char *errstr, size_t errstr_size)
+{
+    if (n == 0) return HUB_PG_OK;
+    hub_pg_class c = copy_rows(a, rows, n, errstr, errstr_size);
+    if (c != HUB_PG_OK) return c;
+
+    if (PQenterPipelineMode(a->pg) != 1) {
+        hub_pg_error(a->pg, NULL, errstr, errstr_size);
+        return hub_pg_classify(a->pg, NULL);
+    }
+    const char *audit[2] = {a->service, a->topic};
+    size_t sent = 0;
+    for (size_t i = 0; i < NAMES(pipeline); i++) {
+        if (!empty_after && !strcmp(pipeline[i].name, "hub_w_empty")) continue;
+        if (PQsendQueryPrepared(a->pg, pipeline[i].name, pipeline[i].n_params,
+                                pipeline[i].n_params ? audit : NULL, NULL, NULL, 0) != 1)
+            break;
+        sent++;
+    }
+    bool synced = PQpipelineSync(a->pg) == 1;
+
+    /* Each statement's result, then NULL; a statement after a failure comes
+     * back PGRES_PIPELINE_ABORTED; then the sync. */
+    uint64_t got[3] = {0, 0, 0};
+    for (size_t i = 0; synced && i < sent; i++) {
+        PGresult *res;
+        while ((res = PQgetResult(a->pg))) {
+            if (i == 0 && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+                for (int k = 0; k < 3; k++) got[k] = strtoull(PQgetvalue(res, 0, k), NULL, 10);
+            if (PQresultStatus(res) != PGRES_PIPELINE_ABORTED)
+                note_failure(a->pg, res, &c, errstr, errstr_size);
+            PQclear(res);
+        }
+    }
+    if (synced) {
+        PGresult *res = PQgetResult(a->pg); /* PGRES_PIPELINE_SYNC */
+        PQclear(res);
+    }
+    if (PQexitPipelineMode(a->pg) != 1 && c == HUB_PG_OK) {
+        c = hub_pg_classify(a->pg, NULL);
+        hub_pg_error(a->pg, NULL, errstr, errstr_size);
+    }
+    if (c == HUB_PG_OK && (!synced || sent < NAMES(pipeline) - (empty_after ? 0 : 1))) {
+        c = hub_pg_classify(a->pg, NULL);
+        hub_pg_error(a->pg, NULL, errstr, errstr_size);
+    }
+    if (c != HUB_PG_OK) return c;
+    if (got[0] + got[1] + got[2] != n) {
+        snprintf(errstr, errstr_size, "apply gave %llu outcomes for %zu records",
+                 (unsigned long long)(got[0] + got[1] + got[2]), n);
+        return HUB_PG_FATAL;
+    }
+    counts->created += got[0];
+    counts->corrected += got[1];
+    counts->duplicates += got[2];
+    return HUB_PG_OK;
+}
