@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hub_avro.h"
 #include "hub_build.h"
 #include "hub_config.h"
 #include "hub_log.h"
