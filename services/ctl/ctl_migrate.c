@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "ctl_pg.h"
 #include "hub_pg.h"
 
 #define MIGRATION_LOCK 7102025 /* pg_advisory_lock key: one migrator at a time */

@@ -1,13 +1,23 @@
-/* crvsctl and the schema registry: the client from the schema.registry.*
- * settings, the writer schema `publish` encodes with, and
- * `schema register --topic T FILE.avsc`, which checks compatibility with
- * the subject's latest version first and prints the registry's verdict. */
+/* crvsctl's schemas: the local catalog (schema.catalog), loaded once; the
+ * schema registry client from the schema.registry.* settings; the writer
+ * schema `publish` encodes with; and `schema register --topic T FILE.avsc`,
+ * which checks compatibility with the subject's latest version first and
+ * prints the registry's verdict. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_input.h"
+
+hub_catalog *ctl_catalog(ctl *c)
+{
+    char err[512];
+    if (!c->cat) c->cat = hub_catalog_open(hub_config_get(c->cfg, "schema.catalog"), err, sizeof err);
+    if (!c->cat) fprintf(stderr, "crvsctl: schema catalog: %s\n", err);
+    return c->cat;
+}
 
 int ctl_registry_open(ctl *c, hub_registry **out)
 {
