@@ -10,6 +10,7 @@
 
 #include "ctl.h"
 #include "ctl_input.h"
+#include "hub_file.h"
 
 hub_catalog *ctl_catalog(ctl *c)
 {
@@ -97,30 +98,23 @@ out:
     return rc;
 }
 
+/* The .avsc an operator names, "-" for standard input; NULL after printing
+ * why. */
 static char *read_all(const char *path)
 {
     FILE *f = ctl_open_input("schema register", path);
     if (!f) return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[8192];
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *grown = realloc(buf, cap);
-            if (!grown) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = grown;
-        }
-        memcpy(buf + len, chunk, n);
-        len += n;
-        buf[len] = '\0';
-    }
+    char err[4352];
+    size_t len = 0;
+    char *buf = hub_file_read_stream(f, path, &len, err, sizeof err);
     ctl_close_input(f);
-    if (!buf) fprintf(stderr, "crvsctl schema register: %s: empty or unreadable\n", path);
+    if (!buf) {
+        fprintf(stderr, "crvsctl schema register: %s\n", err);
+    } else if (len == 0) {
+        fprintf(stderr, "crvsctl schema register: %s: empty or unreadable\n", path);
+        free(buf);
+        buf = NULL;
+    }
     return buf;
 }
 
