@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "hub_catalog.h"
+#include "hub_reject.h"
 
 typedef struct hub_avro_decoder hub_avro_decoder;
 typedef struct hub_avro_encoder hub_avro_encoder;
@@ -31,22 +32,6 @@ typedef enum {
     HUB_DECODE_REJECT,   /* never decodable: dead letter with reason */
     HUB_DECODE_TRANSIENT /* schema source unreachable: retry the batch later */
 } hub_decode_status;
-
-/* Why a message was refused. `reason` is a stable dotted code used in the
- * dead-letter table and metrics ("frame.bad_magic", "schema.unknown_id",
- * "schema.incompatible", "avro.decode", "avro.resolve", "encoding.utf8",
- * ...); `message` says what and where. */
-typedef struct hub_reject {
-    char reason[64];
-    char message[512];
-} hub_reject;
-
-/* Fills *why; returns -1, for `return hub_reject_set(...)`. The message is
- * made one line of valid UTF-8 (cut on a character boundary, invalid bytes
- * and control characters as '?') and every run of 12 or more digits is
- * masked (hub_text.h): it goes to logs and the dead letters as it is. */
-int hub_reject_set(hub_reject *why, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* `cat` and `reader` are borrowed and must outlive the decoder. Fails when
  * the reader schema cannot be read as itself (a default that does not fit

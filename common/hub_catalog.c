@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hub_file.h"
+
 struct hub_schema {
     int32_t id;
     int version;
@@ -130,30 +132,6 @@ json_t *hub_schema_resolve_type(const hub_schema *s, json_t *node)
     return node;
 }
 
-static char *read_file(const char *path, char *errstr, size_t errstr_size)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    if (!f) {
-        snprintf(errstr, errstr_size, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fseek(f, 0, SEEK_END) != 0) goto io;
-    long size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) goto io;
-    buf = malloc((size_t)size + 1);
-    if (!buf) goto io;
-    if (fread(buf, 1, (size_t)size, f) != (size_t)size) goto io;
-    buf[size] = '\0';
-    fclose(f);
-    return buf;
-io:
-    snprintf(errstr, errstr_size, "%s: cannot read: %s", path, strerror(errno));
-    free(buf);
-    fclose(f);
-    return NULL;
-}
-
 static int add_entry(hub_catalog *cat, int32_t id, hub_schema *s)
 {
     if (cat->n == cat->cap) {
@@ -201,7 +179,7 @@ hub_catalog *hub_catalog_open(const char *dir, char *errstr, size_t errstr_size)
         }
         char schema_path[1024], err[1280];
         snprintf(schema_path, sizeof schema_path, "%s/%s", dir, file);
-        char *text = read_file(schema_path, err, sizeof err);
+        char *text = hub_file_read(schema_path, NULL, err, sizeof err);
         if (!text) {
             snprintf(errstr, errstr_size, "%s:%d: %s", path, lineno, err);
             goto fail;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hub_apply.h"
+#include "hub_avro.h"
 #include "hub_build.h"
 #include "hub_config.h"
 #include "hub_log.h"

@@ -24,7 +24,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "hub_avro.h"
+#include "hub_reject.h"
 
 typedef struct hub_service_spec {
     const char *name;      /* service name: logs, audit rows, default group id */

@@ -27,7 +27,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "hub_avro.h"
+#include "hub_reject.h"
+
+#ifndef HUB_WUR
+#define HUB_WUR __attribute__((warn_unused_result))
+#endif
 
 #define HUB_LIMIT_DEFAULT_CHARS 255
 #define HUB_LIMIT_DEFAULT_ITEMS 20

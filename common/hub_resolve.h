@@ -46,8 +46,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "hub_avro.h"
 #include "hub_catalog.h"
+#include "hub_reject.h"
 
 typedef struct hub_resolve_plan hub_resolve_plan;
 

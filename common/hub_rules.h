@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hub_avro.h"
+#include "hub_reject.h"
 #include "hub_validate.h"
 
 /* Vietnam's civil date of an instant (UTC+7 all year). */

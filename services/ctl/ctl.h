@@ -1,10 +1,12 @@
 /* crvsctl: the operator tool. Each subcommand is a function in its own
- * ctl_*.c file taking the shared context and its own arguments. */
+ * ctl_*.c file taking the shared context and its own arguments. What the
+ * subcommands share lives in modules of their own: ctl_pg (PostgreSQL),
+ * ctl_kafka (Kafka clients), ctl_input (input files, shared argument
+ * shapes) and ctl_print (aligned output); crvsctl.c is main and the usage. */
 #ifndef CTL_H
 #define CTL_H
 
 #include <jansson.h>
-#include <stdio.h>
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
@@ -22,51 +24,6 @@ typedef struct ctl {
 #define CTL_OK 0
 #define CTL_FAILED 1
 #define CTL_USAGE 2
-
-/* Connects to PostgreSQL with pg.* or prints why and returns NULL. */
-PGconn *ctl_pg(ctl *c);
-/* Runs a parameterised query; on failure prints "crvsctl WHO: error" and
- * returns NULL. */
-PGresult *ctl_query(PGconn *conn, const char *who, const char *sql, int n,
-                    const char *const *params);
-/* Runs a statement without parameters or result rows (BEGIN, COMMIT, DDL);
- * -1 after printing why as ctl_query does. */
-int ctl_exec(PGconn *conn, const char *who, const char *sql);
-/* Runs copy_sql (a COPY ... FROM STDIN) and sends the whole of `in`; -1
- * after printing PostgreSQL's message (with the line of the input that
- * failed) prefixed by "crvsctl WHO: ". */
-int ctl_copy_in(PGconn *conn, const char *who, const char *copy_sql, FILE *in);
-/* The input file an operator named, "-" for standard input; NULL after
- * printing why ("crvsctl WHO: PATH: ..."). ctl_close_input closes it unless
- * it is standard input. */
-FILE *ctl_open_input(const char *who, const char *path);
-/* Prints s padded with spaces to `width` terminal columns (UTF-8 display
- * width: Vietnamese letters with diacritics count one), on the left or, with
- * `right`, on the right. */
-void ctl_print_padded(const char *s, size_t width, bool right);
-/* Prints a query's rows as an aligned table under `head` (one title a
- * column), two spaces between columns, the last one unpadded. */
-void ctl_print_rows(const PGresult *res, const char *const *head);
-void ctl_close_input(FILE *in);
-/* A whole decimal number >= 0 ("12"; not "", "1x", "-3"). */
-bool ctl_parse_count(const char *s, long long *out);
-/* An operator's decision on one item: "ID --comment TEXT [--by NAME]",
- * --by defaulting to $USER. Returns -1 when the arguments do not fit. */
-typedef struct ctl_decision {
-    const char *id, *comment, *by;
-} ctl_decision;
-int ctl_parse_decision(int argc, char **argv, ctl_decision *d);
-/* The schema catalog (schema.catalog setting), or NULL after printing why. */
-hub_catalog *ctl_catalog(ctl *c);
-/* A Kafka client of the given type configured from kafka.* plus the given
- * defaults ({name, value} pairs, NULL-terminated); NULL after printing why. */
-typedef void (*ctl_delivery_fn)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
-rd_kafka_t *ctl_kafka(ctl *c, rd_kafka_type_t type, const char *const *defaults,
-                      ctl_delivery_fn on_delivery, void *opaque);
-/* A producer handle as ctl_kafka's whose bootstrap list is the one broker
- * "host:port": until told of others, it asks that broker for metadata
- * (sparse connections), so it sees the cluster as that broker does. */
-rd_kafka_t *ctl_kafka_at(ctl *c, const char *broker);
 
 int ctl_migrate(ctl *c, int argc, char **argv);
 int ctl_publish(ctl *c, int argc, char **argv);
@@ -141,7 +98,10 @@ bool ctl_partition_judge(const PGresult *faults, int partition, long long stored
  * 20, 5 messages missing; stopped by birth-certificate at ..." */
 void ctl_partition_describe(const ctl_partition_loss *l, char *out, size_t out_size);
 
-/* Schema registry (ctl_registry.c). */
+/* Schemas (ctl_registry.c): the local catalog and the schema registry. */
+/* The schema catalog (schema.catalog setting), loaded on first use and kept
+ * in c until main destroys it; NULL after printing why. */
+hub_catalog *ctl_catalog(ctl *c);
 /* Sets *out to a new client (the caller destroys it) when schema.registry.url
  * is set, to NULL when not. Returns -1 after printing why on a bad setting. */
 int ctl_registry_open(ctl *c, hub_registry **out);

@@ -15,6 +15,9 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_input.h"
+#include "ctl_kafka.h"
+#include "ctl_pg.h"
 #include "hub_avro.h"
 #include "hub_pg.h"
 #include "hub_text.h"

@@ -26,7 +26,9 @@
 #include "hub_avro.h"
 #include "hub_topics.h"
 
+#include "ctl_kafka.h"
 #include "ctl_loadgen.h"
+#include "ctl_pg.h"
 
 static const char *const SURNAMES[] = {"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh",
                                        "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",

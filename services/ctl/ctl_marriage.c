@@ -15,6 +15,8 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "ctl_input.h"
+#include "ctl_pg.h"
 #include "hub_pg.h"
 
 #define MAX_ATTEMPTS 5

@@ -23,6 +23,8 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "ctl_pg.h"
+#include "hub_file.h"
 #include "hub_pg.h"
 
 #define MIGRATION_LOCK 7102025 /* pg_advisory_lock key: one migrator at a time */
@@ -71,43 +73,6 @@ static bool is_migration(const char *name)
            name[2] >= '0' && name[2] <= '9' && name[3] == '_' && !strcmp(name + n - 4, ".sql");
 }
 
-/* The whole file in a NUL-terminated buffer (*len bytes before the NUL), or
- * NULL with errno set. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t used = 0, cap = 0, got;
-    char chunk[8192];
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (used + got + 1 > cap) {
-            cap = (used + got + 1) * 2;
-            char *grown = realloc(buf, cap);
-            if (!grown) {
-                free(buf);
-                fclose(f);
-                errno = ENOMEM;
-                return NULL;
-            }
-            buf = grown;
-        }
-        memcpy(buf + used, chunk, got);
-        used += got;
-    }
-    bool failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(buf);
-        errno = EIO;
-        return NULL;
-    }
-    if (!buf) buf = calloc(1, 1);
-    else buf[used] = '\0';
-    *len = used;
-    return buf;
-}
-
 static mig *add_mig(plan *p, const char *name)
 {
     mig *grown = realloc(p->m, (p->n + 1) * sizeof *grown);
@@ -146,11 +111,11 @@ static int read_folder(plan *p)
             rc = -1;
             break;
         }
-        char path[4096];
+        char path[4096], err[4352];
         snprintf(path, sizeof path, "%s/%s", p->dir, e->d_name);
-        m->sql = slurp(path, &m->len);
+        m->sql = hub_file_read(path, &m->len, err, sizeof err);
         if (!m->sql) {
-            fprintf(stderr, "crvsctl migrate: %s: cannot read: %s\n", path, strerror(errno));
+            fprintf(stderr, "crvsctl migrate: %s\n", err);
             rc = -1;
             break;
         }

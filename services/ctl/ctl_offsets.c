@@ -16,6 +16,9 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_input.h"
+#include "ctl_kafka.h"
+#include "ctl_pg.h"
 #include "hub_pg.h"
 
 PGresult *ctl_faults_query(PGconn *conn, const char *who, const char *group, const char *topic)

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_input.h"
+#include "ctl_kafka.h"
 #include "ctl_publish_encode.h"
 #include "hub_avro.h"
 #include "hub_topics.h"

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_input.h"
+#include "ctl_pg.h"
 
 static int reconcile_list(ctl *c, int argc, char **argv)
 {

@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_input.h"
+#include "ctl_pg.h"
+#include "ctl_print.h"
 
 static int load_units(ctl *c, int argc, char **argv)
 {

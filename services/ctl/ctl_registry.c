@@ -1,13 +1,24 @@
-/* crvsctl and the schema registry: the client from the schema.registry.*
- * settings, the writer schema `publish` encodes with, and
- * `schema register --topic T FILE.avsc`, which checks compatibility with
- * the subject's latest version first and prints the registry's verdict. */
+/* crvsctl's schemas: the local catalog (schema.catalog), loaded once; the
+ * schema registry client from the schema.registry.* settings; the writer
+ * schema `publish` encodes with; and `schema register --topic T FILE.avsc`,
+ * which checks compatibility with the subject's latest version first and
+ * prints the registry's verdict. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_input.h"
+#include "hub_file.h"
+
+hub_catalog *ctl_catalog(ctl *c)
+{
+    char err[512];
+    if (!c->cat) c->cat = hub_catalog_open(hub_config_get(c->cfg, "schema.catalog"), err, sizeof err);
+    if (!c->cat) fprintf(stderr, "crvsctl: schema catalog: %s\n", err);
+    return c->cat;
+}
 
 int ctl_registry_open(ctl *c, hub_registry **out)
 {
@@ -87,30 +98,23 @@ out:
     return rc;
 }
 
+/* The .avsc an operator names, "-" for standard input; NULL after printing
+ * why. */
 static char *read_all(const char *path)
 {
     FILE *f = ctl_open_input("schema register", path);
     if (!f) return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[8192];
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *grown = realloc(buf, cap);
-            if (!grown) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = grown;
-        }
-        memcpy(buf + len, chunk, n);
-        len += n;
-        buf[len] = '\0';
-    }
+    char err[4352];
+    size_t len = 0;
+    char *buf = hub_file_read_stream(f, path, &len, err, sizeof err);
     ctl_close_input(f);
-    if (!buf) fprintf(stderr, "crvsctl schema register: %s: empty or unreadable\n", path);
+    if (!buf) {
+        fprintf(stderr, "crvsctl schema register: %s\n", err);
+    } else if (len == 0) {
+        fprintf(stderr, "crvsctl schema register: %s: empty or unreadable\n", path);
+        free(buf);
+        buf = NULL;
+    }
     return buf;
 }
 

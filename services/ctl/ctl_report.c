@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_pg.h"
 
 typedef struct report {
     PGconn *conn;

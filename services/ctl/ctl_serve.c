@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "ctl_pg.h"
 #include "hub_http.h"
 
 typedef struct ctl_asset {

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ctl_pg.h"
+#include "ctl_print.h"
 #include "hub_text.h"
 
 PGresult *ctl_stats_query(PGconn *conn, const ctl_stats_req *r)

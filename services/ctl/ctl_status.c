@@ -39,6 +39,9 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctl_input.h"
+#include "ctl_kafka.h"
+#include "ctl_pg.h"
 #include "hub_topics.h"
 #include "hub_pg.h"
 

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "ctl_kafka.h"
 #include "hub_topics.h"
 
 #define MAX_TOPICS 8

@@ -15,6 +15,8 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "ctl_kafka.h"
+#include "ctl_pg.h"
 #include "hub_pg.h"
 #include "hub_topics.h"
 

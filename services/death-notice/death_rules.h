@@ -44,7 +44,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "hub_avro.h"
+#include "hub_reject.h"
 
 /* `now_ms` is the wall clock used for "not in the future" (a parameter so
  * tests can fix it). Contract as hub_service_spec.map; the row also holds

@@ -15,6 +15,7 @@
 
 #include "fuzz_check.h"
 #include "hub_build.h"
+#include "hub_file.h"
 
 #define ROOT HUB_SCHEMA_DIR "/../.."
 
@@ -104,12 +105,12 @@ int main(int argc, char **argv)
         ROOT "/deploy/config/birth-certificate.conf", ROOT "/deploy/config/death-notice.conf",
         ROOT "/deploy/config/divorce-judgment.conf", ROOT "/deploy/config/ctl.conf"};
     for (size_t i = 0; i < sizeof configs / sizeof *configs; i++) {
-        FILE *c = fopen(configs[i], "r");
-        if (!c) continue;
-        char text[65536];
-        size_t len = fread(text, 1, sizeof text, c);
-        fclose(c);
+        char err[512];
+        size_t len;
+        char *text = hub_file_read(configs[i], &len, err, sizeof err);
+        if (!text) continue;
         put(out, "config", 0, text, len);
+        free(text);
     }
     static const char env[] = "CRVS_BATCH_MAX_MESSAGES=100\nCRVS_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092\n"
                               "CRVS_PG_APPLICATION_NAME=crvs\nCRVS_HTTP_PORT=9101\n"

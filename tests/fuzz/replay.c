@@ -9,35 +9,22 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hub_file.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int replay_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        perror(path);
+    char err[4352];
+    size_t len;
+    char *buf = hub_file_read(path, &len, err, sizeof err);
+    if (!buf) {
+        fprintf(stderr, "%s\n", err);
         return -1;
     }
-    uint8_t *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    do {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 4096;
-            uint8_t *grown = realloc(buf, cap);
-            if (!grown) {
-                free(buf);
-                fclose(f);
-                fprintf(stderr, "%s: out of memory\n", path);
-                return -1;
-            }
-            buf = grown;
-        }
-        n = fread(buf + len, 1, cap - len, f);
-        len += n;
-    } while (n > 0);
-    fclose(f);
     fprintf(stderr, "replay %s (%zu bytes)\n", path, len);
-    /* libFuzzer hands over a buffer of exactly the input's size. */
+    /* libFuzzer hands over a buffer of exactly the input's size (hub_file
+     * adds a NUL, which would hide a read one byte too far). */
     uint8_t *exact = malloc(len ? len : 1);
     if (!exact) {
         free(buf);
