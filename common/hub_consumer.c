@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hub_apply.h"
 #include "hub_avro.h"
 #include "hub_build.h"
+#include "hub_clock.h"
 #include "hub_config.h"
 #include "hub_log.h"
 #include "hub_loss.h"
@@ -23,6 +23,7 @@
 #include "hub_text.h"
 #include "hub_topics.h"
 #include "hub_validate.h"
+#include "hub_writer.h"
 
 /* Set by signals, by a fatal error on either thread, read by both. */
 static atomic_int stop_requested;
@@ -54,18 +55,13 @@ static const hub_config_setting service_settings[] = {
      "how often a stopped partition looks for an operator's offsets reset"},
 };
 
-typedef struct item {
-    rd_kafka_message_t *msg; /* owned until the batch is done */
-    int32_t schema_id;
-    json_t *row;             /* NULL for a dead letter */
-    char key[256];
-    hub_reject why;
-    int64_t event_ms;        /* issued_at of the document, ms since the epoch; -1 unknown */
-    char source_system[64];  /* the document's source_system; "" when it did not decode */
-} item;
+/* A batch's message: what the writer needs (hub_write_item), with the Kafka
+ * message it borrows from in `msg`, owned until the batch is done. */
+typedef hub_write_item item;
 
+/* The process's totals, for the log line at exit. */
 typedef struct counters {
-    uint64_t created, corrected, duplicates, dead_letters, batches, retries, conflicts;
+    uint64_t created, corrected, duplicates, dead_letters, batches, conflicts;
 } counters;
 
 /* The messages of one transaction, decoded. */
@@ -73,20 +69,6 @@ typedef struct batch {
     item *items;
     size_t n_items, cap_items;
 } batch;
-
-/* What writing a batch came to (write_batch), for wait_flight on the
- * consumer thread. */
-typedef enum { WRITE_COMMITTED, WRITE_CONFLICT, WRITE_ABANDONED } write_status;
-
-typedef struct write_outcome {
-    write_status status;
-    counters c;
-    int attempts;
-    double tx_s;          /* the committed transaction, from BEGIN to COMMIT */
-    int64_t committed_ms; /* wall clock when it committed */
-    int64_t elapsed_ms;   /* from the first attempt, retries included */
-    char err[1024];       /* why a conflict */
-} write_outcome;
 
 /* A partition stopped for broker data loss (loss.kind not NONE), and
  * whether crvs.partition_fault holds it yet; refused_at: the stored offset
@@ -107,8 +89,8 @@ typedef struct svc {
     hub_catalog *cat;
     hub_registry *reg; /* NULL without schema.registry.url: local catalog only */
     hub_avro_decoder *dec;
-    PGconn *pg;
-    hub_apply *apply; /* prepared on `pg`: staging tables, statements */
+    hub_writer_settings wset;
+    hub_writer *writer; /* the PostgreSQL connection and the batch transaction */
     rd_kafka_t *rk;
     /* Two batches: the consumer thread decodes the next batch into `cur`
      * while the writer thread writes `flight` (docs/architecture.md, "Two
@@ -119,13 +101,13 @@ typedef struct svc {
     batch bufs[2];
     batch *cur;
     batch *flight;           /* handed to the writer and not yet finished; NULL: none */
-    pthread_t writer;
+    pthread_t writer_thread;
     bool writer_started;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     atomic_bool flight_done; /* set under mu: the writer is done with `flight` */
     bool writer_quit;        /* under mu */
-    write_outcome outcome;   /* under mu, once flight_done */
+    hub_write_outcome outcome; /* under mu, once flight_done */
     atomic_int attempt_limit; /* attempts at a batch before it is given up; 0: no limit */
     /* per partition: stored next offset (-2 = beginning); the writer
      * advances it while the consumer thread reads it */
@@ -145,44 +127,10 @@ typedef struct svc {
     int fault_poll_ms;
     int64_t next_fault_poll; /* monotonic ms */
     bool fatal;
-    bool pg_connected_once;
     counters total;
 } svc;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleeps up to ms, waking early when a stop is requested. */
-static void nap(int ms)
-{
-    while (ms > 0 && !stop_requested) {
-        hub_telemetry_tick(telemetry); /* waiting on purpose is not a stall */
-        int step = ms < 50 ? ms : 50;
-        struct timespec ts = {0, (long)step * 1000000L};
-        nanosleep(&ts, NULL);
-        ms -= step;
-    }
-}
 
 static int next_backoff(const svc *s, int current)
 {
@@ -220,6 +168,9 @@ static int ensure_partition_slots(svc *s, int32_t partition)
     return 0;
 }
 
+/* A fatal error stopped the service: its own or its writer's. */
+static bool failed(const svc *s) { return s->fatal || (s->writer && hub_writer_fatal(s->writer)); }
+
 static bool is_stopped(const svc *s, int32_t p)
 {
     return p >= 0 && p < s->n_parts && s->stopped[p].loss.kind != HUB_LOSS_NONE;
@@ -230,57 +181,13 @@ static void hold_stopped(svc *s, const rd_kafka_topic_partition_list_t *parts);
 static void clear_batch(batch *b)
 {
     for (size_t i = 0; i < b->n_items; i++) {
-        rd_kafka_message_destroy(b->items[i].msg);
+        rd_kafka_message_destroy((rd_kafka_message_t *)b->items[i].msg);
         json_decref(b->items[i].row);
     }
     b->n_items = 0;
 }
 
 /* ---- PostgreSQL ---------------------------------------------------------- */
-
-/* Connects (or reconnects) until it works or a stop is requested. */
-static int ensure_pg(svc *s)
-{
-    int backoff = s->backoff_initial_ms;
-    while (!s->pg || PQstatus(s->pg) != CONNECTION_OK || !s->apply) {
-        char err[512];
-        hub_apply_free(s->apply);
-        s->apply = NULL;
-        if (s->pg) {
-            PQfinish(s->pg);
-            s->pg = NULL;
-        }
-        if (stop_requested) return -1;
-        s->pg = hub_pg_connect(s->cfg, s->spec->name, err, sizeof err);
-        hub_pg_class cls = HUB_PG_TRANSIENT;
-        if (s->pg &&
-            !(s->apply = hub_apply_prepare(s->pg, s->topic_info, s->spec->name, s->topic, &cls,
-                                           err, sizeof err))) {
-            PQfinish(s->pg); /* a session half prepared is not used again */
-            s->pg = NULL;
-            if (cls == HUB_PG_FATAL || cls == HUB_PG_DATA) {
-                hub_log_error("event=pg_prepare_failed error=\"%s\"", err);
-                s->fatal = true;
-                stop_requested = 1;
-                return -1;
-            }
-        }
-        if (s->pg) {
-            hub_log_info("event=pg_connected");
-            if (s->pg_connected_once) hub_telemetry_pg_reconnect(telemetry);
-            s->pg_connected_once = true;
-            hub_telemetry_pg_contact(telemetry, true);
-            break;
-        }
-        hub_log_warn("event=pg_unavailable retry_in_ms=%d error=\"%s\"", backoff, err);
-        hub_telemetry_pg_contact(telemetry, false);
-        hub_telemetry_pg_retry(telemetry, "connect");
-        s->total.retries++;
-        nap(backoff);
-        backoff = next_backoff(s, backoff);
-    }
-    return 0;
-}
 
 /* The claim's answer about an open fault (crvs.partition_fault, columns
  * 1-5 of the claim's row): such a partition stays stopped whatever the
@@ -312,7 +219,8 @@ static int claim_partitions(svc *s, rd_kafka_topic_partition_list_t *parts)
 {
     int backoff = s->backoff_initial_ms;
     for (;;) {
-        if (ensure_pg(s) != 0) return -1;
+        PGconn *pg = hub_writer_connection(s->writer);
+        if (!pg) return -1;
         hub_pg_class c = HUB_PG_OK;
         char err[512] = "";
         for (int i = 0; i < parts->cnt && c == HUB_PG_OK; i++) {
@@ -321,13 +229,13 @@ static int claim_partitions(svc *s, rd_kafka_topic_partition_list_t *parts)
             snprintf(partition, sizeof partition, "%d", (int)tp->partition);
             const char *params[3] = {s->group, tp->topic, partition};
             PGresult *res = PQexecParams(
-                s->pg,
+                pg,
                 "SELECT c.stored, f.kind, f.stored_offset, f.log_start, f.log_end, f.missing "
                 "FROM crvs.claim_partition($1, $2, $3::integer) AS c(stored) "
                 "LEFT JOIN crvs.partition_fault f "
                 "ON f.consumer_group = $1 AND f.topic = $2 AND f.partition = $3::integer",
                 3, NULL, params, NULL, NULL, 0);
-            c = hub_pg_classify(s->pg, res);
+            c = hub_pg_classify(pg, res);
             if (c == HUB_PG_OK && PQntuples(res) == 1) {
                 int64_t stored = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
                 if (ensure_partition_slots(s, tp->partition) != 0) c = HUB_PG_FATAL;
@@ -339,7 +247,7 @@ static int claim_partitions(svc *s, rd_kafka_topic_partition_list_t *parts)
                     note_open_fault(s, tp->partition, res);
                 }
             } else if (c != HUB_PG_OK) {
-                hub_pg_error(s->pg, res, err, sizeof err);
+                hub_pg_error(pg, res, err, sizeof err);
             }
             PQclear(res);
         }
@@ -356,218 +264,10 @@ static int claim_partitions(svc *s, rd_kafka_topic_partition_list_t *parts)
         hub_log_warn("event=claim_retry retry_in_ms=%d error=\"%s\"", backoff, err);
         hub_telemetry_pg_contact(telemetry, false);
         hub_telemetry_pg_retry(telemetry, "claim");
-        nap(backoff);
+        hub_writer_nap(&s->wset, backoff);
         backoff = next_backoff(s, backoff);
         if (stop_requested) return -1;
     }
-}
-
-typedef enum { TX_OK, TX_TRANSIENT, TX_DATA, TX_FATAL, TX_CONFLICT } tx_result;
-
-static tx_result tx_from_class(hub_pg_class c)
-{
-    switch (c) {
-    case HUB_PG_OK: return TX_OK;
-    case HUB_PG_TRANSIENT: return TX_TRANSIENT;
-    case HUB_PG_DATA: return TX_DATA;
-    default: return TX_FATAL;
-    }
-}
-
-static tx_result exec_simple(svc *s, const char *sql, char *err, size_t err_size)
-{
-    return tx_from_class(hub_pg_exec(s->pg, sql, err, err_size));
-}
-
-/* Moves the stored offset of a partition from `expected` to `next` (fenced:
- * only if it still is `expected`). *moved says whether it did; when it did
- * not, err says so. Returns the class of a PostgreSQL failure, with err. */
-static hub_pg_class store_offset(svc *s, int32_t p, int64_t expected, int64_t next, bool *moved,
-                                 char *err, size_t err_size)
-{
-    char partition[16], from[32], to[32];
-    snprintf(partition, sizeof partition, "%d", (int)p);
-    snprintf(from, sizeof from, "%lld", (long long)expected);
-    snprintf(to, sizeof to, "%lld", (long long)next);
-    const char *params[5] = {s->group, s->topic, partition, from, to};
-    PGresult *res = PQexecParams(
-        s->pg, "SELECT crvs.advance_offset($1, $2, $3::integer, $4::bigint, $5::bigint)", 5, NULL,
-        params, NULL, NULL, 0);
-    hub_pg_class c = hub_pg_classify(s->pg, res);
-    *moved = false;
-    if (c != HUB_PG_OK) hub_pg_error(s->pg, res, err, err_size);
-    else if (!(*moved = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't'))
-        snprintf(err, err_size, "partition %d: stored offset is no longer %s", (int)p, from);
-    PQclear(res);
-    return c;
-}
-
-/* Advances the stored offset of every partition in the batch, from the
- * position we believe is stored. A partition's messages must come in
- * increasing offsets from that position: anything else would store an
- * offset past records never written, so it is refused like a conflict (the
- * batch is dropped and read again from the stored offsets). */
-static tx_result advance_offsets(svc *s, const batch *b, char *err, size_t err_size)
-{
-    for (int p = 0; p < s->n_parts; p++) {
-        int64_t last = -1;
-        for (size_t i = 0; i < b->n_items; i++) {
-            const rd_kafka_message_t *m = b->items[i].msg;
-            if (m->partition != p) continue;
-            if (m->offset <= last || (s->pos[p] >= 0 && m->offset < s->pos[p])) {
-                snprintf(err, err_size, "partition %d: offset %lld out of order in the batch", p,
-                         (long long)m->offset);
-                return TX_CONFLICT;
-            }
-            last = m->offset;
-        }
-        if (last < 0) continue;
-        bool moved;
-        hub_pg_class c = store_offset(s, p, s->pos[p], last + 1, &moved, err, err_size);
-        if (c != HUB_PG_OK) return tx_from_class(c);
-        if (!moved) return TX_CONFLICT;
-    }
-    return TX_OK;
-}
-
-/* Applies items [from, to) that hold rows, as rows (hub_apply); counts
- * outcomes into *c. In isolation (one call per record, each under its
- * savepoint) the staging tables are emptied after each call. */
-static tx_result apply_rows(svc *s, const batch *b, size_t from, size_t to, bool isolate,
-                            counters *c, char *err, size_t err_size)
-{
-    hub_apply_row *rows = malloc((to - from + 1) * sizeof *rows);
-    if (!rows) {
-        snprintf(err, err_size, "out of memory");
-        return TX_TRANSIENT;
-    }
-    size_t n = 0;
-    for (size_t i = from; i < to; i++) {
-        const item *it = &b->items[i];
-        if (!it->row) continue;
-        rows[n++] = (hub_apply_row){it->row, it->msg->partition, it->msg->offset, it->schema_id,
-                                    it->key};
-    }
-    hub_apply_counts got = {0};
-    hub_pg_class cls = hub_apply_rows(s->apply, rows, n, isolate, &got, err, err_size);
-    free(rows);
-    if (cls != HUB_PG_OK) return tx_from_class(cls);
-    c->created += got.created;
-    c->corrected += got.corrected;
-    c->duplicates += got.duplicates;
-    return TX_OK;
-}
-
-/* A dead letter must be insertable whatever the message held: its text
- * columns get valid UTF-8 without control characters, bounded (the rules'
- * messages may have been cut inside a character, a source_system may be
- * anything); the key and the message itself go as bytea, unchanged. */
-static void sanitize_reject(hub_reject *why)
-{
-    hub_text_scrub(why->reason);
-    hub_text_scrub(why->message);
-    if (!why->reason[0]) snprintf(why->reason, sizeof why->reason, "unknown");
-}
-
-static tx_result insert_dead_letter(svc *s, item *it, char *err, size_t err_size)
-{
-    char partition[16], offset[32], schema_id[16], ts[40];
-    rd_kafka_timestamp_type_t ts_type;
-    int64_t kts = rd_kafka_message_timestamp(it->msg, &ts_type);
-    sanitize_reject(&it->why);
-    snprintf(partition, sizeof partition, "%d", (int)it->msg->partition);
-    snprintf(offset, sizeof offset, "%lld", (long long)it->msg->offset);
-    snprintf(schema_id, sizeof schema_id, "%d", (int)it->schema_id);
-    if (kts >= 0) hub_timestamp_format(kts, ts, sizeof ts);
-    const char *params[11] = {
-        s->spec->name, s->topic, partition, offset, kts >= 0 ? ts : NULL,
-        it->msg->key ? (const char *)it->msg->key : "", (const char *)it->msg->payload,
-        it->schema_id >= 0 ? schema_id : NULL, it->why.reason, it->why.message,
-        it->source_system[0] ? it->source_system : NULL};
-    int lengths[11] = {0, 0, 0, 0, 0, (int)it->msg->key_len, (int)it->msg->len, 0, 0, 0, 0};
-    int formats[11] = {0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0};
-    if (!it->msg->payload) params[6] = "";
-    PGresult *res = PQexecParams(
-        s->pg,
-        "SELECT crvs.add_dead_letter($1, $2, $3::integer, $4::bigint, $5::timestamptz, "
-        "$6::bytea, $7::bytea, $8::integer, $9, $10, $11)",
-        11, NULL, params, lengths, formats, 0);
-    hub_pg_class c = hub_pg_classify(s->pg, res);
-    if (c != HUB_PG_OK) hub_pg_error(s->pg, res, err, err_size);
-    PQclear(res);
-    return tx_from_class(c);
-}
-
-/* Writes an item's dead letter. In isolation (a batch PostgreSQL refused)
- * under a savepoint: a dead letter the database refuses is written again
- * with the refusal as its message and without the document's text, so a
- * record always ends somewhere an operator sees it and the partition moves
- * on. */
-static tx_result write_dead_letter(svc *s, item *it, bool isolate, char *err, size_t err_size)
-{
-    if (!isolate) return insert_dead_letter(s, it, err, err_size);
-    tx_result r = exec_simple(s, "SAVEPOINT dead_letter", err, err_size);
-    if (r != TX_OK) return r;
-    char refused[400];
-    r = insert_dead_letter(s, it, refused, sizeof refused);
-    if (r == TX_DATA) {
-        r = exec_simple(s, "ROLLBACK TO SAVEPOINT dead_letter", err, err_size);
-        if (r != TX_OK) return r;
-        hub_log_warn("event=dead_letter_refused partition=%d offset=%lld action=write_without_text "
-                     "error=\"%s\"",
-                     (int)it->msg->partition, (long long)it->msg->offset, refused);
-        snprintf(it->why.message, sizeof it->why.message,
-                 "the dead letter's text was refused by the database (%s)", refused);
-        it->source_system[0] = '\0';
-        r = insert_dead_letter(s, it, err, err_size);
-    } else if (r == TX_OK) {
-        r = exec_simple(s, "RELEASE SAVEPOINT dead_letter", err, err_size);
-    } else {
-        snprintf(err, err_size, "%s", refused);
-    }
-    return r;
-}
-
-/* One attempt at writing the batch. With `isolate`, each record gets a
- * savepoint: a record PostgreSQL refuses becomes a dead letter, and so does
- * one whose dead letter it refuses (write_dead_letter). */
-static tx_result attempt(svc *s, batch *b, bool isolate, counters *c, char *err,
-                         size_t err_size)
-{
-    tx_result r = exec_simple(s, "BEGIN", err, err_size);
-    if (r != TX_OK) return r;
-    r = advance_offsets(s, b, err, err_size);
-    if (r == TX_OK && !isolate) r = apply_rows(s, b, 0, b->n_items, false, c, err, err_size);
-    for (size_t i = 0; r == TX_OK && isolate && i < b->n_items; i++) {
-        item *it = &b->items[i];
-        if (!it->row) continue;
-        char rec_err[512];
-        r = exec_simple(s, "SAVEPOINT rec", err, err_size);
-        if (r != TX_OK) break;
-        r = apply_rows(s, b, i, i + 1, true, c, rec_err, sizeof rec_err);
-        if (r == TX_DATA) {
-            r = exec_simple(s, "ROLLBACK TO SAVEPOINT rec", err, err_size);
-            snprintf(it->why.reason, sizeof it->why.reason, "db.refused");
-            snprintf(it->why.message, sizeof it->why.message, "%s", rec_err);
-            json_decref(it->row);
-            it->row = NULL;
-        } else if (r == TX_OK) {
-            r = exec_simple(s, "RELEASE SAVEPOINT rec", err, err_size);
-        } else {
-            snprintf(err, err_size, "%s", rec_err);
-        }
-    }
-    for (size_t i = 0; r == TX_OK && i < b->n_items; i++) {
-        if (b->items[i].row) continue;
-        r = write_dead_letter(s, &b->items[i], isolate, err, err_size);
-        if (r == TX_OK) c->dead_letters++;
-    }
-    if (r == TX_OK) r = exec_simple(s, "COMMIT", err, err_size);
-    if (r != TX_OK && PQstatus(s->pg) == CONNECTION_OK) {
-        char ignored[256];
-        (void)exec_simple(s, "ROLLBACK", ignored, sizeof ignored);
-    }
-    return r;
 }
 
 /* Re-reads the stored offsets of our partitions and seeks there: after a
@@ -598,77 +298,21 @@ static void commit_to_kafka(svc *s)
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
-/* Writes a batch, retrying transient failures until it is written, a stop
- * is requested or `attempt_limit` attempts failed; on the writer thread, or
- * on the consumer thread while the writer is idle (drain). */
-static void write_batch(svc *s, batch *b, write_outcome *out)
-{
-    int backoff = s->backoff_initial_ms;
-    bool isolate = false;
-    int64_t started = now_ms();
-    out->status = WRITE_ABANDONED;
-    out->err[0] = '\0';
-    for (int n = 1;; n++) {
-        char err[1024] = "";
-        counters c = {0};
-        if (ensure_pg(s) != 0) break;
-        double tx_started = now_s();
-        tx_result r = attempt(s, b, isolate, &c, err, sizeof err);
-        if (r == TX_OK) {
-            out->status = WRITE_COMMITTED;
-            out->c = c;
-            out->attempts = n;
-            out->tx_s = now_s() - tx_started;
-            out->committed_ms = wall_ms();
-            out->elapsed_ms = now_ms() - started;
-            hub_telemetry_pg_contact(telemetry, true);
-            return;
-        }
-        if (r == TX_CONFLICT) {
-            out->status = WRITE_CONFLICT;
-            snprintf(out->err, sizeof out->err, "%s", err);
-            return;
-        }
-        if (r == TX_DATA && !isolate) {
-            hub_log_warn("event=batch_refused action=isolate_records error=\"%s\"", err);
-            isolate = true;
-            continue;
-        }
-        if (r == TX_FATAL || r == TX_DATA) {
-            hub_log_error("event=batch_failed class=%s error=\"%s\"",
-                          r == TX_FATAL ? "fatal" : "data", err);
-            s->fatal = true;
-            stop_requested = 1;
-            break;
-        }
-        s->total.retries++;
-        hub_telemetry_pg_contact(telemetry, PQstatus(s->pg) == CONNECTION_OK);
-        hub_telemetry_pg_retry(telemetry, "batch");
-        hub_log_warn("event=batch_retry attempt=%d retry_in_ms=%d error=\"%s\"", n, backoff, err);
-        int limit = atomic_load(&s->attempt_limit);
-        if (limit && n >= limit) break;
-        nap(backoff);
-        backoff = next_backoff(s, backoff);
-        if (stop_requested) break;
-    }
-}
-
 /* Once a batch is committed: stored positions, metrics, logs, the commit to
  * Kafka; on the thread that wrote it. */
-static void finish_committed(svc *s, batch *b, const write_outcome *out)
+static void finish_committed(svc *s, batch *b, const hub_write_outcome *out)
 {
-    const counters *c = &out->c;
+    const hub_write_counts *c = &out->counts;
     hub_telemetry_batch(telemetry, b->n_items, out->tx_s, c->created, c->corrected,
                         c->duplicates, out->committed_ms);
     for (size_t i = 0; i < b->n_items; i++) {
         const item *it = &b->items[i];
-        const rd_kafka_message_t *m = it->msg;
-        hub_telemetry_message(telemetry, out->committed_ms, rd_kafka_message_timestamp(m, NULL),
-                              it->event_ms, it->row ? NULL : it->why.reason);
-        if (m->offset + 1 > s->pos[m->partition]) s->pos[m->partition] = m->offset + 1;
+        hub_telemetry_message(telemetry, out->committed_ms, it->timestamp_ms, it->event_ms,
+                              it->row ? NULL : it->why.reason);
+        if (it->offset + 1 > s->pos[it->partition]) s->pos[it->partition] = it->offset + 1;
         if (!it->row)
             hub_log_info("event=dead_letter partition=%d offset=%lld reason=%s message=\"%s\"",
-                         (int)m->partition, (long long)m->offset, it->why.reason,
+                         (int)it->partition, (long long)it->offset, it->why.reason,
                          it->why.message);
     }
     s->total.created += c->created;
@@ -689,21 +333,21 @@ static void finish_committed(svc *s, batch *b, const write_outcome *out)
  * true when it was committed. One that was not takes the batch being filled
  * with it: its messages come after, and writing them would store an offset
  * past messages never written. */
-static bool finish_failed(svc *s, batch *b, const write_outcome *out)
+static bool finish_failed(svc *s, batch *b, const hub_write_outcome *out)
 {
-    if (out->status == WRITE_COMMITTED) return true;
-    if (out->status == WRITE_CONFLICT) {
+    if (out->status == HUB_WRITE_COMMITTED) return true;
+    if (out->status == HUB_WRITE_CONFLICT) {
         s->total.conflicts++;
         hub_telemetry_offset_conflict(telemetry);
         hub_log_warn("event=offset_conflict action=drop_batch_and_resync error=\"%s\"", out->err);
     } else {
         size_t n = b->n_items + (b == s->cur ? 0 : s->cur->n_items);
         hub_log_warn("event=batch_abandoned records=%zu reason=%s", n,
-                     s->fatal ? "fatal_error" : "stopping");
+                     failed(s) ? "fatal_error" : "stopping");
     }
     clear_batch(b);
     clear_batch(s->cur);
-    if (out->status == WRITE_CONFLICT) resync(s);
+    if (out->status == HUB_WRITE_CONFLICT) resync(s);
     return false;
 }
 
@@ -716,9 +360,10 @@ static void *writer_main(void *arg)
         if (s->writer_quit) break;
         batch *b = s->flight;
         pthread_mutex_unlock(&s->mu);
-        write_outcome out;
-        write_batch(s, b, &out);
-        if (out.status == WRITE_COMMITTED) finish_committed(s, b, &out);
+        hub_write_outcome out;
+        hub_writer_write(s->writer, b->items, b->n_items, s->pos, s->n_parts, &s->attempt_limit,
+                         &out);
+        if (out.status == HUB_WRITE_COMMITTED) finish_committed(s, b, &out);
         hub_telemetry_tick(telemetry);
         pthread_mutex_lock(&s->mu);
         s->outcome = out;
@@ -737,7 +382,7 @@ static bool wait_flight(svc *s)
     if (!s->flight) return true;
     pthread_mutex_lock(&s->mu);
     while (!s->flight_done) pthread_cond_wait(&s->cv, &s->mu);
-    write_outcome out = s->outcome;
+    hub_write_outcome out = s->outcome;
     batch *b = s->flight;
     s->flight = NULL;
     s->flight_done = false;
@@ -770,9 +415,10 @@ static void drain(svc *s, int max_attempts)
 {
     atomic_store(&s->attempt_limit, max_attempts);
     if (!wait_flight(s) || s->cur->n_items == 0) return;
-    write_outcome out;
-    write_batch(s, s->cur, &out);
-    if (out.status == WRITE_COMMITTED) finish_committed(s, s->cur, &out);
+    hub_write_outcome out;
+    hub_writer_write(s->writer, s->cur->items, s->cur->n_items, s->pos, s->n_parts,
+                     &s->attempt_limit, &out);
+    if (out.status == HUB_WRITE_COMMITTED) finish_committed(s, s->cur, &out);
     else (void)finish_failed(s, s->cur, &out);
 }
 
@@ -860,7 +506,8 @@ static const char *count_text(int64_t v, char *out, size_t out_size)
 static void record_fault(svc *s, int32_t p)
 {
     stopped_part *sp = &s->stopped[p];
-    if (sp->recorded || !s->pg || PQstatus(s->pg) != CONNECTION_OK) return;
+    PGconn *pg = hub_writer_pg(s->writer);
+    if (sp->recorded || !pg || PQstatus(pg) != CONNECTION_OK) return;
     char partition[16], v[4][32];
     snprintf(partition, sizeof partition, "%d", (int)p);
     const int64_t nums[4] = {sp->loss.stored, sp->loss.log_start, sp->loss.log_end,
@@ -871,15 +518,15 @@ static void record_fault(svc *s, int32_t p)
         params[4 + k] = k == 0 || nums[k] >= 0 ? v[k] : NULL;
     }
     params[8] = s->spec->name;
-    PGresult *res = PQexecParams(s->pg,
+    PGresult *res = PQexecParams(pg,
                                  "SELECT crvs.report_partition_fault($1, $2, $3::integer, $4, "
                                  "$5::bigint, $6::bigint, $7::bigint, $8::bigint, $9)",
                                  9, NULL, params, NULL, NULL, 0);
-    if (hub_pg_classify(s->pg, res) == HUB_PG_OK) {
+    if (hub_pg_classify(pg, res) == HUB_PG_OK) {
         sp->recorded = true;
     } else {
         char err[512];
-        hub_pg_error(s->pg, res, err, sizeof err);
+        hub_pg_error(pg, res, err, sizeof err);
         hub_log_warn("event=fault_record_retry partition=%d error=\"%s\"", (int)p, err);
     }
     PQclear(res);
@@ -889,7 +536,8 @@ static void record_fault(svc *s, int32_t p)
  * to the log start, fenced and audited (crvs.skip_partition_loss). */
 static bool skip_loss(svc *s, int32_t p, const hub_loss *l)
 {
-    if (!s->pg || PQstatus(s->pg) != CONNECTION_OK || l->log_start < 0) return false;
+    PGconn *pg = hub_writer_pg(s->writer);
+    if (!pg || PQstatus(pg) != CONNECTION_OK || l->log_start < 0) return false;
     char partition[16], v[5][32];
     snprintf(partition, sizeof partition, "%d", (int)p);
     const int64_t nums[5] = {l->stored, l->log_start, l->log_start, l->log_end, l->missing};
@@ -900,16 +548,16 @@ static bool skip_loss(svc *s, int32_t p, const hub_loss *l)
     }
     params[9] = s->spec->name;
     PGresult *res = PQexecParams(
-        s->pg,
+        pg,
         "SELECT crvs.skip_partition_loss($1, $2, $3::integer, $4, $5::bigint, $6::bigint, "
         "$7::bigint, $8::bigint, $9::bigint, $10)",
         10, NULL, params, NULL, NULL, 0);
     bool moved = false;
-    if (hub_pg_classify(s->pg, res) == HUB_PG_OK) {
+    if (hub_pg_classify(pg, res) == HUB_PG_OK) {
         moved = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
     } else {
         char err[512];
-        hub_pg_error(s->pg, res, err, sizeof err);
+        hub_pg_error(pg, res, err, sizeof err);
         hub_log_warn("event=skip_failed partition=%d error=\"%s\"", (int)p, err);
     }
     PQclear(res);
@@ -1026,7 +674,8 @@ static void check_stopped(svc *s)
 {
     for (int p = 0; p < s->n_parts && !stop_requested; p++) {
         if (!s->owned[p] || !is_stopped(s, p)) continue;
-        if (ensure_pg(s) != 0) return;
+        PGconn *pg = hub_writer_connection(s->writer);
+        if (!pg) return;
         if (!s->stopped[p].recorded) {
             record_fault(s, p);
             continue;
@@ -1035,15 +684,15 @@ static void check_stopped(svc *s)
         snprintf(partition, sizeof partition, "%d", p);
         const char *params[3] = {s->group, s->topic, partition};
         PGresult *res = PQexecParams(
-            s->pg,
+            pg,
             "SELECT o.next_offset, EXISTS (SELECT 1 FROM crvs.partition_fault f "
             "WHERE f.consumer_group = $1 AND f.topic = $2 AND f.partition = $3::integer) "
             "FROM crvs.consumer_offset o "
             "WHERE o.consumer_group = $1 AND o.topic = $2 AND o.partition = $3::integer",
             3, NULL, params, NULL, NULL, 0);
-        if (hub_pg_classify(s->pg, res) != HUB_PG_OK) {
+        if (hub_pg_classify(pg, res) != HUB_PG_OK) {
             char err[512];
-            hub_pg_error(s->pg, res, err, sizeof err);
+            hub_pg_error(pg, res, err, sizeof err);
             hub_log_warn("event=fault_check_failed partition=%d error=\"%s\"", p, err);
             PQclear(res);
             return;
@@ -1071,8 +720,8 @@ static void check_stopped(svc *s)
  * waits for the batch in flight first (the connection is the writer's). */
 static void watch_stopped(svc *s)
 {
-    if (now_ms() < s->next_fault_poll) return;
-    s->next_fault_poll = now_ms() + s->fault_poll_ms;
+    if (hub_clock_ms() < s->next_fault_poll) return;
+    s->next_fault_poll = hub_clock_ms() + s->fault_poll_ms;
     bool any = false;
     for (int p = 0; p < s->n_parts && !any; p++) any = s->owned[p] && is_stopped(s, p);
     if (any && wait_flight(s)) check_stopped(s);
@@ -1251,6 +900,13 @@ static int add_item(batch *b, rd_kafka_message_t *m)
     item *it = &b->items[b->n_items++];
     memset(it, 0, sizeof *it);
     it->msg = m;
+    it->partition = m->partition;
+    it->offset = m->offset;
+    it->key = m->key;
+    it->key_len = m->key_len;
+    it->payload = m->payload;
+    it->len = m->len;
+    it->timestamp_ms = rd_kafka_message_timestamp(m, NULL);
     it->schema_id = -1;
     it->event_ms = -1;
     return 0;
@@ -1290,10 +946,11 @@ static int take_message(svc *s, rd_kafka_message_t *m)
         !hub_timestamp_parse(json_string_value(issued), &it->event_ms))
         it->event_ms = -1;
     char err[256];
-    if (hub_topic_key(s->topic_info, doc, it->key, sizeof it->key, err, sizeof err) != 0) {
+    if (hub_topic_key(s->topic_info, doc, it->key_text, sizeof it->key_text, err, sizeof err) !=
+        0) {
         snprintf(it->why.reason, sizeof it->why.reason, "validation.business_key");
         snprintf(it->why.message, sizeof it->why.message, "%s", err);
-    } else if (s->spec->map(doc, wall_ms(), &it->row, &it->why) != 0) {
+    } else if (s->spec->map(doc, hub_clock_wall_ms(), &it->row, &it->why) != 0) {
         it->row = NULL;
     }
     json_decref(doc);
@@ -1332,10 +989,12 @@ static void skip_markers(svc *s)
             if (s->tail_seen[p] != s->seen[p]) s->tail[p] = -1; /* taken more since */
             continue;
         }
-        if (!s->pg || PQstatus(s->pg) != CONNECTION_OK) return; /* the next batch reconnects */
+        PGconn *pg = hub_writer_pg(s->writer);
+        if (!pg || PQstatus(pg) != CONNECTION_OK) return; /* the next batch reconnects */
         char err[512];
         bool ok;
-        if (store_offset(s, p, stored, s->tail[p], &ok, err, sizeof err) != HUB_PG_OK) {
+        if (hub_writer_store_offset(s->writer, p, stored, s->tail[p], &ok, err, sizeof err) !=
+            HUB_PG_OK) {
             hub_log_warn("event=skip_markers_retry partition=%d error=\"%s\"", p, err);
             return; /* tried again when next idle */
         }
@@ -1383,7 +1042,7 @@ static void run_loop(svc *s)
         while (!stop_requested && s->cur->n_items < (size_t)s->batch_max) {
             int timeout = 200;
             if (s->cur->n_items) {
-                timeout = (int)(deadline - now_ms());
+                timeout = (int)(deadline - hub_clock_ms());
                 if (timeout < 0) timeout = 0;
             }
             rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, timeout);
@@ -1429,7 +1088,7 @@ static void run_loop(svc *s)
                 rd_kafka_message_destroy(m);
                 continue;
             }
-            if (s->cur->n_items == 0) deadline = now_ms() + s->linger_ms;
+            if (s->cur->n_items == 0) deadline = hub_clock_ms() + s->linger_ms;
             int64_t offset = m->offset;
             if (take_message(s, m) == 1) {
                 deferred = true;
@@ -1447,7 +1106,7 @@ static void run_loop(svc *s)
              * offsets, before it, and seeking forward would skip the
              * records in between. */
             if (!dropped) seek_to(s, deferred_partition, deferred_offset);
-            nap(defer_backoff);
+            hub_writer_nap(&s->wset, defer_backoff);
             defer_backoff = next_backoff(s, defer_backoff);
         } else {
             defer_backoff = s->backoff_initial_ms;
@@ -1570,8 +1229,21 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (ensure_pg(&s) != 0) {
-        status = 0;
+    s.wset = (hub_writer_settings){.cfg = s.cfg,
+                                   .service = spec->name,
+                                   .topic = s.topic,
+                                   .group = s.group,
+                                   .topic_info = s.topic_info,
+                                   .backoff_initial_ms = s.backoff_initial_ms,
+                                   .backoff_max_ms = s.backoff_max_ms,
+                                   .stop = &stop_requested,
+                                   .telemetry = telemetry};
+    if (!(s.writer = hub_writer_new(&s.wset))) {
+        hub_log_error("event=out_of_memory");
+        goto out;
+    }
+    if (!hub_writer_connection(s.writer)) {
+        status = failed(&s) ? 1 : 0;
         goto out;
     }
     s.rk = make_consumer(&s, err, sizeof err);
@@ -1587,7 +1259,7 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
         hub_log_error("event=subscribe_failed error=\"%s\"", rd_kafka_err2str(kerr));
         goto out;
     }
-    if (pthread_create(&s.writer, NULL, writer_main, &s) != 0) {
+    if (pthread_create(&s.writer_thread, NULL, writer_main, &s) != 0) {
         hub_log_error("event=thread_failed error=\"cannot start the writer thread\"");
         goto out;
     }
@@ -1604,7 +1276,7 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
     /* A stop is not a failure: what is pending is written, then we leave
      * the group so the partitions move on at once. */
     (void)wait_flight(&s);
-    if (!s.fatal) {
+    if (!failed(&s)) {
         stop_requested = 0;
         drain(&s, 3);
         stop_requested = 1;
@@ -1615,16 +1287,17 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
                  "batches=%llu retries=%llu conflicts=%llu",
                  (unsigned long long)s.total.created, (unsigned long long)s.total.corrected,
                  (unsigned long long)s.total.duplicates, (unsigned long long)s.total.dead_letters,
-                 (unsigned long long)s.total.batches, (unsigned long long)s.total.retries,
+                 (unsigned long long)s.total.batches,
+                 (unsigned long long)hub_writer_retries(s.writer),
                  (unsigned long long)s.total.conflicts);
-    status = s.fatal ? 1 : 0;
+    status = failed(&s) ? 1 : 0;
 out:
     if (s.writer_started) {
         pthread_mutex_lock(&s.mu);
         s.writer_quit = true;
         pthread_cond_broadcast(&s.cv);
         pthread_mutex_unlock(&s.mu);
-        pthread_join(s.writer, NULL);
+        pthread_join(s.writer_thread, NULL);
     }
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.cv);
@@ -1635,8 +1308,7 @@ out:
     if (s.rk) rd_kafka_destroy(s.rk);
     hub_telemetry_destroy(telemetry); /* after the consumer: its callbacks report */
     telemetry = NULL;
-    hub_apply_free(s.apply);
-    if (s.pg) PQfinish(s.pg);
+    hub_writer_free(s.writer);
     hub_avro_decoder_destroy(s.dec);
     hub_catalog_destroy(s.cat);
     hub_registry_destroy(s.reg); /* after the catalog, which borrows it */
