@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,48 +11,22 @@
 #include <unistd.h>
 
 #include "hub_avro.h"
-#include "hub_build.h"
 #include "hub_clock.h"
 #include "hub_config.h"
 #include "hub_log.h"
 #include "hub_loss.h"
 #include "hub_pg.h"
-#include "hub_registry.h"
 #include "hub_telemetry.h"
 #include "hub_text.h"
 #include "hub_topics.h"
 #include "hub_validate.h"
 #include "hub_writer.h"
 
-/* Set by signals, by a fatal error on either thread, read by both. */
-static atomic_int stop_requested;
-/* The process's metrics and health state; NULL when http.port is 0. */
+/* The stop flag (set by signals, by a fatal error on either thread, read by
+ * both) and the metrics and health state (NULL when not served): the
+ * process's, from hub_consumer_run's parameters. */
+static atomic_int *stop_flag;
 static hub_telemetry *telemetry;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static const hub_config_setting service_settings[] = {
-    {"topic", HUB_CFG_STRING, NULL, 0, 0, "topic to consume (default: the service's own)"},
-    {"log.level", HUB_CFG_STRING, "info", 0, 0, "error | warn | info | debug"},
-    {"schema.catalog", HUB_CFG_STRING, HUB_SCHEMA_DIR, 0, 0, "folder with catalog.tsv and .avsc files"},
-    {"batch.max.messages", HUB_CFG_INT, "500", 1, 100000, "most messages per transaction"},
-    {"batch.linger.ms", HUB_CFG_INT, "5", 0, 60000,
-     "longest wait for more messages before a batch is written"},
-    {"retry.backoff.initial.ms", HUB_CFG_INT, "100", 1, 60000, "first wait after a transient error"},
-    {"retry.backoff.max.ms", HUB_CFG_INT, "5000", 1, 600000, "longest wait between retries"},
-    {"http.port", HUB_CFG_INT, "0", 0, 65535, "port for /metrics, /healthz, /readyz (0: off)"},
-    {"http.bind", HUB_CFG_STRING, "127.0.0.1", 0, 0, "address the HTTP endpoints listen on"},
-    {"http.healthz.stall.s", HUB_CFG_INT, "60", 1, 86400, "/healthz fails after the loop stalls this long"},
-    {"offsets.on.loss", HUB_CFG_STRING, "stop", 0, 0,
-     "broker data loss: stop (the partition waits for crvsctl offsets reset) | continue "
-     "(development only: skip to the log start, logged and audited)"},
-    {"offsets.fault.poll.ms", HUB_CFG_INT, "5000", 100, 600000,
-     "how often a stopped partition looks for an operator's offsets reset"},
-};
 
 /* A batch's message: what the writer needs (hub_write_item), with the Kafka
  * message it borrows from in `msg`, owned until the batch is done. */
@@ -82,12 +55,10 @@ typedef struct stopped_part {
 
 typedef struct svc {
     const hub_service_spec *spec;
-    hub_config *cfg;
+    const hub_config *cfg;
     const char *topic;
-    char group[256];
+    const char *group;
     const hub_topic_info *topic_info;
-    hub_catalog *cat;
-    hub_registry *reg; /* NULL without schema.registry.url: local catalog only */
     hub_avro_decoder *dec;
     hub_writer_settings wset;
     hub_writer *writer; /* the PostgreSQL connection and the batch transaction */
@@ -258,7 +229,7 @@ static int claim_partitions(svc *s, rd_kafka_topic_partition_list_t *parts)
         if (c == HUB_PG_FATAL || c == HUB_PG_DATA) {
             hub_log_error("event=claim_failed error=\"%s\"", err);
             s->fatal = true;
-            stop_requested = 1;
+            *stop_flag = 1;
             return -1;
         }
         hub_log_warn("event=claim_retry retry_in_ms=%d error=\"%s\"", backoff, err);
@@ -266,7 +237,7 @@ static int claim_partitions(svc *s, rd_kafka_topic_partition_list_t *parts)
         hub_telemetry_pg_retry(telemetry, "claim");
         hub_writer_nap(&s->wset, backoff);
         backoff = next_backoff(s, backoff);
-        if (stop_requested) return -1;
+        if (*stop_flag) return -1;
     }
 }
 
@@ -672,7 +643,7 @@ static void on_out_of_range(svc *s, const rd_kafka_message_t *m)
  * thread with no batch in flight. */
 static void check_stopped(svc *s)
 {
-    for (int p = 0; p < s->n_parts && !stop_requested; p++) {
+    for (int p = 0; p < s->n_parts && !*stop_flag; p++) {
         if (!s->owned[p] || !is_stopped(s, p)) continue;
         PGconn *pg = hub_writer_connection(s->writer);
         if (!pg) return;
@@ -795,7 +766,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         char why[512];
         rd_kafka_fatal_error(rk, why, sizeof why);
         hub_log_error("event=kafka_fatal error=\"%s\"", why);
-        stop_requested = 1;
+        *stop_flag = 1;
         return;
     }
     hub_log_warn("event=kafka_error code=%s reason=\"%s\"",
@@ -920,7 +891,7 @@ static int take_message(svc *s, rd_kafka_message_t *m)
     if (add_item(b, m) != 0) {
         hub_log_error("event=out_of_memory");
         rd_kafka_message_destroy(m);
-        stop_requested = 1;
+        *stop_flag = 1;
         return 0;
     }
     item *it = &b->items[b->n_items - 1];
@@ -982,7 +953,7 @@ static void note_partition_end(svc *s, const rd_kafka_message_t *m)
 static void skip_markers(svc *s)
 {
     bool moved = false;
-    for (int p = 0; p < s->n_parts && !stop_requested; p++) {
+    for (int p = 0; p < s->n_parts && !*stop_flag; p++) {
         if (!s->owned[p] || s->tail[p] < 0 || is_stopped(s, p)) continue;
         int64_t stored = s->pos[p];
         if (s->tail_seen[p] != s->seen[p] || stored != s->seen[p] || s->tail[p] <= stored) {
@@ -1029,7 +1000,7 @@ static void seek_to(svc *s, int32_t partition, int64_t offset)
 static void run_loop(svc *s)
 {
     int defer_backoff = s->backoff_initial_ms;
-    while (!stop_requested) {
+    while (!*stop_flag) {
         int64_t deadline = 0;
         bool deferred = false;
         int32_t deferred_partition = -1;
@@ -1039,7 +1010,7 @@ static void run_loop(svc *s)
          * batch still takes every message already fetched, up to
          * batch.max.messages. A backlog fills batches; a thin feed waits at
          * most the linger. */
-        while (!stop_requested && s->cur->n_items < (size_t)s->batch_max) {
+        while (!*stop_flag && s->cur->n_items < (size_t)s->batch_max) {
             int timeout = 200;
             if (s->cur->n_items) {
                 timeout = (int)(deadline - hub_clock_ms());
@@ -1100,7 +1071,7 @@ static void run_loop(svc *s)
             s->seen[p] = offset + 1;
         }
         bool dropped = s->cur->n_items && !submit(s);
-        if (deferred && !stop_requested) {
+        if (deferred && !*stop_flag) {
             /* Read the deferred message again; unless the batches were just
              * dropped: the partitions were then sought back to their stored
              * offsets, before it, and seeking forward would skip the
@@ -1115,140 +1086,35 @@ static void run_loop(svc *s)
     }
 }
 
-/* ---- main ---------------------------------------------------------------- */
+/* ---- the run ------------------------------------------------------------- */
 
-static void usage(const hub_service_spec *spec, hub_config *cfg)
+int hub_consumer_run(const hub_consumer_params *p)
 {
-    fprintf(stderr,
-            "usage: crvs-%s [-c FILE]...\n"
-            "Consumes topic '%s' into the PostgreSQL registry, exactly once.\n"
-            "Files are read in order; CRVS_* environment variables override them.\n\n",
-            spec->name, spec->topic);
-    hub_config_print_help(cfg);
-}
-
-int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
-{
-    extern char **environ;
-    svc s = {.spec = spec};
+    svc s = {.spec = p->spec,
+             .cfg = p->cfg,
+             .topic = p->wset->topic,
+             .group = p->wset->group,
+             .topic_info = p->wset->topic_info,
+             .dec = p->dec,
+             .wset = *p->wset,
+             .writer = p->writer,
+             .batch_max = p->batch_max,
+             .linger_ms = p->linger_ms,
+             .backoff_initial_ms = p->wset->backoff_initial_ms,
+             .backoff_max_ms = p->wset->backoff_max_ms,
+             .on_loss = p->on_loss,
+             .fault_poll_ms = p->fault_poll_ms};
+    stop_flag = p->wset->stop;
+    telemetry = p->wset->telemetry;
     s.cur = &s.bufs[0];
     pthread_mutex_init(&s.mu, NULL);
     pthread_cond_init(&s.cv, NULL);
     char err[1024];
-    int status = 1;
-    hub_log_init(spec->name, HUB_LOG_INFO);
-    s.cfg = hub_config_new(service_settings, sizeof service_settings / sizeof *service_settings);
-    if (!s.cfg) return 1;
-    for (int i = 1; i < argc; i++) {
-        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
-            if (hub_config_load_file(s.cfg, argv[++i], err, sizeof err) != 0) {
-                fprintf(stderr, "crvs-%s: %s\n", spec->name, err);
-                goto out;
-            }
-        } else if (!strcmp(argv[i], "--version")) {
-            printf("crvs-%s %s\n", spec->name, HUB_VERSION);
-            status = 0;
-            goto out;
-        } else {
-            usage(spec, s.cfg);
-            status = strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? 2 : 0;
-            goto out;
-        }
-    }
-    if (hub_config_apply_env(s.cfg, environ, err, sizeof err) != 0) {
-        fprintf(stderr, "crvs-%s: %s\n", spec->name, err);
-        goto out;
-    }
-    hub_log_level level;
-    if (!hub_log_parse_level(hub_config_get(s.cfg, "log.level"), &level)) {
-        fprintf(stderr, "crvs-%s: log.level must be error, warn, info or debug\n", spec->name);
-        goto out;
-    }
-    hub_log_set_level(level);
-    s.topic = hub_config_get(s.cfg, "topic") ? hub_config_get(s.cfg, "topic") : spec->topic;
-    const char *group = hub_config_get(s.cfg, "kafka.group.id");
-    snprintf(s.group, sizeof s.group, "%s", group ? group : "");
-    if (!group) snprintf(s.group, sizeof s.group, "crvs-%s", spec->name);
-    s.topic_info = hub_topic_find(spec->topic);
-    s.batch_max = (int)hub_config_get_int(s.cfg, "batch.max.messages");
-    s.linger_ms = (int)hub_config_get_int(s.cfg, "batch.linger.ms");
-    s.backoff_initial_ms = (int)hub_config_get_int(s.cfg, "retry.backoff.initial.ms");
-    s.backoff_max_ms = (int)hub_config_get_int(s.cfg, "retry.backoff.max.ms");
-    s.fault_poll_ms = (int)hub_config_get_int(s.cfg, "offsets.fault.poll.ms");
-    if (!hub_loss_policy_parse(hub_config_get(s.cfg, "offsets.on.loss"), &s.on_loss)) {
-        fprintf(stderr, "crvs-%s: offsets.on.loss must be stop or continue\n", spec->name);
-        goto out;
-    }
 
-    s.cat = hub_catalog_open(hub_config_get(s.cfg, "schema.catalog"), err, sizeof err);
-    if (!s.cat) {
-        hub_log_error("event=catalog_failed error=\"%s\"", err);
-        goto out;
-    }
-    /* With a registry, ids of the local catalog still resolve locally
-     * (pinned); any other id is asked there. An unreachable registry makes
-     * the decoder answer HUB_DECODE_TRANSIENT: the message waits, it is
-     * never a dead letter (take_message, run_loop). */
-    if (hub_registry_configured(s.cfg)) {
-        s.reg = hub_registry_new(s.cfg, err, sizeof err);
-        if (!s.reg) {
-            hub_log_error("event=registry_config_failed error=\"%s\"", err);
-            goto out;
-        }
-        hub_catalog_set_fetcher(s.cat, hub_registry_fetch, s.reg);
-    }
-    const hub_schema *reader = hub_catalog_latest(s.cat, spec->topic);
-    if (!reader) {
-        hub_log_error("event=no_reader_schema topic=%s", spec->topic);
-        goto out;
-    }
-    s.dec = hub_avro_decoder_new(s.cat, reader, err, sizeof err);
-    if (!s.dec) {
-        hub_log_error("event=decoder_failed error=\"%s\"", err);
-        goto out;
-    }
-
-    int http_port = (int)hub_config_get_int(s.cfg, "http.port");
-    if (http_port > 0) {
-        const char *bind = hub_config_get(s.cfg, "http.bind");
-        telemetry = hub_telemetry_new(spec->name, HUB_VERSION, err, sizeof err);
-        if (!telemetry ||
-            hub_telemetry_serve(telemetry, bind, http_port,
-                                (int)hub_config_get_int(s.cfg, "http.healthz.stall.s"), err,
-                                sizeof err) != 0) {
-            hub_log_error("event=http_failed error=\"%s\"", err);
-            goto out;
-        }
-        hub_log_info("event=http_listening address=%s port=%d", bind, http_port);
-    }
-
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    s.wset = (hub_writer_settings){.cfg = s.cfg,
-                                   .service = spec->name,
-                                   .topic = s.topic,
-                                   .group = s.group,
-                                   .topic_info = s.topic_info,
-                                   .backoff_initial_ms = s.backoff_initial_ms,
-                                   .backoff_max_ms = s.backoff_max_ms,
-                                   .stop = &stop_requested,
-                                   .telemetry = telemetry};
-    if (!(s.writer = hub_writer_new(&s.wset))) {
-        hub_log_error("event=out_of_memory");
-        goto out;
-    }
-    if (!hub_writer_connection(s.writer)) {
-        status = failed(&s) ? 1 : 0;
-        goto out;
-    }
     s.rk = make_consumer(&s, err, sizeof err);
     if (!s.rk) {
         hub_log_error("event=kafka_config_failed error=\"%s\"", err);
+        s.fatal = true;
         goto out;
     }
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
@@ -1257,29 +1123,23 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
     rd_kafka_topic_partition_list_destroy(sub);
     if (kerr) {
         hub_log_error("event=subscribe_failed error=\"%s\"", rd_kafka_err2str(kerr));
+        s.fatal = true;
         goto out;
     }
     if (pthread_create(&s.writer_thread, NULL, writer_main, &s) != 0) {
         hub_log_error("event=thread_failed error=\"cannot start the writer thread\"");
+        s.fatal = true;
         goto out;
     }
     s.writer_started = true;
-    hub_log_info("event=started version=%s topic=%s group=%s reader_schema=%s:%d batch_max=%d "
-                 "linger_ms=%d offsets_on_loss=%s",
-                 HUB_VERSION, s.topic, s.group, hub_schema_fullname(reader),
-                 (int)hub_schema_id(reader), s.batch_max, s.linger_ms,
-                 s.on_loss == HUB_LOSS_STOP ? "stop" : "continue");
-    if (s.on_loss == HUB_LOSS_CONTINUE)
-        hub_log_warn("event=offsets_on_loss_continue reason=\"development only: broker data loss "
-                     "is skipped (logged, counted, audited), not stopped\"");
     run_loop(&s);
     /* A stop is not a failure: what is pending is written, then we leave
      * the group so the partitions move on at once. */
     (void)wait_flight(&s);
     if (!failed(&s)) {
-        stop_requested = 0;
+        *stop_flag = 0;
         drain(&s, 3);
-        stop_requested = 1;
+        *stop_flag = 1;
     }
     hub_telemetry_stopping(telemetry);
     rd_kafka_consumer_close(s.rk);
@@ -1290,7 +1150,6 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
                  (unsigned long long)s.total.batches,
                  (unsigned long long)hub_writer_retries(s.writer),
                  (unsigned long long)s.total.conflicts);
-    status = failed(&s) ? 1 : 0;
 out:
     if (s.writer_started) {
         pthread_mutex_lock(&s.mu);
@@ -1305,19 +1164,12 @@ out:
         clear_batch(&s.bufs[i]);
         free(s.bufs[i].items);
     }
-    if (s.rk) rd_kafka_destroy(s.rk);
-    hub_telemetry_destroy(telemetry); /* after the consumer: its callbacks report */
-    telemetry = NULL;
-    hub_writer_free(s.writer);
-    hub_avro_decoder_destroy(s.dec);
-    hub_catalog_destroy(s.cat);
-    hub_registry_destroy(s.reg); /* after the catalog, which borrows it */
+    if (s.rk) rd_kafka_destroy(s.rk); /* its callbacks report to telemetry: the caller's, alive */
     free((void *)s.pos);
     free(s.owned);
     free(s.seen);
     free(s.tail);
     free(s.tail_seen);
     free(s.stopped);
-    hub_config_destroy(s.cfg);
-    return status;
+    return failed(&s) ? 1 : 0;
 }

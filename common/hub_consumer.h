@@ -1,45 +1,42 @@
-/* hub_consumer: the runtime every consumer service runs.
+/* hub_consumer: the Kafka loop of a consumer service.
  *
- * One process consumes one topic in a consumer group. Messages are decoded
- * (hub_avro), checked and mapped by the service's map function, and written
- * in batches: one PostgreSQL transaction per batch holds the registry rows
- * (as rows, hub_apply: COPY and set-based statements), the audit rows, the dead
- * letters and the advanced consumer offsets. Offsets in PostgreSQL are the
- * truth: on assignment the service starts where they say; Kafka-side commits
+ * Messages of the topic are decoded (hub_avro), checked and mapped by the
+ * service's map function into batches, and each batch is handed to a writer
+ * thread (hub_writer: one PostgreSQL transaction per batch holds the
+ * registry rows, the audit rows, the dead letters and the advanced consumer
+ * offsets) while the next one is filled. Offsets in PostgreSQL are the
+ * truth: on assignment the loop starts where they say; Kafka-side commits
  * are made afterwards only so that lag tools see progress.
  *
- * Failure handling:
- *   - transient PostgreSQL errors (SQLSTATE class 08, 40, 53, 57P0x ...):
- *     roll back, reconnect, retry the same batch with capped exponential
- *     backoff; nothing is skipped;
- *   - a record PostgreSQL refuses (class 22, 23): the batch is retried with
- *     one savepoint per record and the refused record becomes a dead letter;
- *   - another member advanced the stored offset (rebalance, zombie): roll
- *     back, drop the batch, seek to the stored offsets;
- *   - SIGTERM/SIGINT: the batch being built is written, then the consumer
- *     is closed. kill -9 loses only uncommitted work, which is re-read. */
+ *   - another member advanced the stored offset (rebalance, zombie): the
+ *     batch is dropped and the partitions are sought to the stored offsets;
+ *   - partitions revoked: what is pending is written first (3 attempts);
+ *   - the broker no longer holds a stored offset: that partition stops
+ *     (docs/operations.md, "Broker data loss");
+ *   - a stop: the batch being built is written, then the consumer is
+ *     closed. kill -9 loses only uncommitted work, which is re-read. */
 #ifndef HUB_CONSUMER_H
 #define HUB_CONSUMER_H
 
-#include <jansson.h>
-#include <stdint.h>
+#include "hub_avro.h"
+#include "hub_config.h"
+#include "hub_loss.h"
+#include "hub_service.h"
+#include "hub_writer.h"
 
-#include "hub_reject.h"
+typedef struct hub_consumer_params {
+    const hub_service_spec *spec;
+    const hub_config *cfg;            /* kafka.* settings */
+    hub_avro_decoder *dec;            /* borrowed */
+    hub_writer *writer;               /* borrowed, connected */
+    const hub_writer_settings *wset;  /* topic, group, backoff, stop flag, telemetry */
+    int batch_max, linger_ms;
+    hub_loss_policy on_loss;
+    int fault_poll_ms;
+} hub_consumer_params;
 
-typedef struct hub_service_spec {
-    const char *name;      /* service name: logs, audit rows, default group id */
-    const char *topic;     /* default topic */
-    /* Checks and normalises one decoded document; `now_ms` is the wall
-     * clock (ms since the epoch) for "not in the future" checks. On success
-     * returns 0 and sets *row to a new JSON object (the caller decrefs)
-     * holding the registry row; on a hard rule failure returns -1 with
-     * why->reason "validation.<rule>" and a message that holds no full ID or
-     * name. */
-    int (*map)(json_t *doc, int64_t now_ms, json_t **row, hub_reject *why);
-} hub_service_spec;
-
-/* Runs the service until SIGTERM/SIGINT. Parses argv (-c FILE ..., -h).
- * Returns the process exit status. */
-int hub_service_main(const hub_service_spec *spec, int argc, char **argv);
+/* Consumes until the stop flag is set or a fatal error sets it. Returns 0
+ * after a stop, 1 after a fatal error (Kafka configuration, the writer's). */
+int hub_consumer_run(const hub_consumer_params *params);
 
 #endif

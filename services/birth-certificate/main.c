@@ -1,7 +1,7 @@
 /* crvs-birth-certificate: consumes `birth-certificate` into
  * crvs.birth_certificate with its audit trail, exactly once. */
 #include "birth_rules.h"
-#include "hub_consumer.h"
+#include "hub_service.h"
 
 int main(int argc, char **argv)
 {

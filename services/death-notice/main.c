@@ -1,7 +1,7 @@
 /* crvs-death-notice: consumes `death-notice` into crvs.death_notice with its
  * audit trail and the deceased's person facts, exactly once. */
 #include "death_rules.h"
-#include "hub_consumer.h"
+#include "hub_service.h"
 
 int main(int argc, char **argv)
 {

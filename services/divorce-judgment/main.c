@@ -2,7 +2,7 @@
  * crvs.divorce_judgment with its audit trail and person facts, exactly
  * once. */
 #include "divorce_rules.h"
-#include "hub_consumer.h"
+#include "hub_service.h"
 
 int main(int argc, char **argv)
 {
