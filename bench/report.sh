@@ -4,6 +4,7 @@
 #   bench/report.sh bench/results/FILE.json
 #
 # Per topic: the hub run (one instance), the COPY limit of the same rows and
+# the ratio, the peer (a plain at-least-once consumer) on the same records and
 # the ratio, two instances, and the produce-to-committed latency per rate.
 set -euo pipefail
 if [ $# -ne 1 ] || [ ! -f "$1" ]; then echo "usage: bench/report.sh RESULTS.json" >&2; exit 2; fi
@@ -17,12 +18,17 @@ jq -r '
     ($x | map(select(.kind == "hub" and .label == "hub"))[0]) as $h |
     ($x | map(select(.kind == "limit"))[0]) as $l |
     ($x | map(select(.kind == "hub" and .label == "two_instances"))[0]) as $two |
+    ($x | map(select(.kind == "peer"))[0]) as $p |
     "",
     "\($t)",
     "  hub, 1 instance     \($h.records) records in \($h.seconds | f(1)) s: \($h.records_per_s | f(0)) records/s, service CPU \($h.service_cpu_s_per_1k | f(3)) s/1000, PostgreSQL CPU \($h.postgres_cpu_s_per_1k | f(3)) s/1000\(if $h.broker_cpu_s_per_1k then ", broker CPU \($h.broker_cpu_s_per_1k | f(3)) s/1000" else "" end), RSS peak \($h.rss_peak_mib | f(1)) MiB (end \($h.rss_end_mib | f(1)))",
     "                      \($h.batches) batches of \($h.records_per_batch | f(0)) records on average; \($h.transaction_time_share | if . == null then null else . * 100 end | f(1)) % of the time inside batch transactions",
     "  limit (COPY)        registry \($l.rows.registry) + audit \($l.rows.audit) + dead letters \($l.rows.dead_letter) rows: \($l.records_per_s | f(0)) records/s; with person facts and linked records \($l.with_linkage_facts.records_per_s | f(0)) records/s",
     "  hub / limit         \(if $h and $l then ($h.records_per_s / $l.records_per_s * 100 | f(1)) + " %" else "-" end)",
+    (if $p then
+      "  peer (Python)       \($p.records) records\(if $p.records < $p.hub_records then " (the last of \($p.hub_records), all the broker kept)" else "" end) in \($p.seconds | f(1)) s: \($p.records_per_s | f(0)) records/s, its CPU \($p.service_cpu_s_per_1k | f(3)) s/1000, PostgreSQL CPU \($p.postgres_cpu_s_per_1k | f(3)) s/1000",
+      "  hub / peer          \($p.hub_over_peer | f(2)) x"
+     else empty end),
     "  hub, 2 instances    \($two.records) records: \($two.records_per_s | f(0)) records/s (\(if $two and $h then ($two.records_per_s / $h.records_per_s | f(2)) else "-" end) x one instance), RSS peak \($two.rss_peak_mib | f(1)) MiB",
     "  latency (ms)        rate/s  achieved      p50      p95      p99      max",
     ($x | map(select(.kind == "latency")) | sort_by(.rate)[] |

@@ -5,7 +5,7 @@
 #
 #   bench/run.sh [--count N] [--count-other N] [--topics "T ..."] [--latency-seconds S]
 #                [--rates "R ..."] [--two-count N] [--linger MS] [--kafka devbroker|apache]
-#                [--out FILE] [--build DIR]
+#                [--no-peer] [--out FILE] [--build DIR]
 #
 #   --count N           records of the birth-certificate hub run (default 1000000)
 #   --count-other N     records of the death-notice and divorce-judgment hub runs (default 100000)
@@ -17,6 +17,7 @@
 #   --kafka K           the broker: devbroker (default, the development broker) or apache
 #                       (a local Apache Kafka cluster of CRVS_DEVKAFKA_BROKERS brokers, default 3;
 #                       deploy/dev/kafka.sh; replication 3, min.insync.replicas 2)
+#   --no-peer           skip the peer (bench/peer/peer.py, a plain at-least-once consumer)
 #   --out FILE          results (default bench/results/bench-<UTC time>.json)
 #   --build DIR         release build folder (default build-bench)
 #
@@ -32,12 +33,17 @@
 #   2. limit: the registry, audit and dead-letter rows that run wrote are
 #      copied out and COPYed into empty tables with the same indexes in one
 #      session and one transaction, timed (and again with the linkage facts).
-#   3. latency: after VACUUM (ANALYZE) and a CHECKPOINT (settle), for each
+#   3. peer: bench/peer/peer.py, a plain at-least-once consumer in Python
+#      (upserts and audit rows into tables of its own, schema peer, offsets
+#      committed to Kafka after the COMMIT), reads the same topic from the
+#      beginning in a new group; timed from the assignment of its partitions
+#      to its last offset commit. Valid only if it wrote one audit row per record.
+#   4. latency: after VACUUM (ANALYZE) and a CHECKPOINT (settle), for each
 #      rate, records produced at that rate; each record's
 #      latency is the commit time of the transaction that wrote its audit row
 #      (pg_xact_commit_timestamp) minus the time loadgen handed it to the
 #      producer (--timestamps).
-#   4. two instances of the service, one partition each.
+#   5. two instances of the service, one partition each.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,9 +60,10 @@ BUILD_DIR="$ROOT/build-bench"
 # partitions stay far below, and keep 10 batches of 500 waiting.
 MAX_LAG=5000
 PARTITIONS=2
+PEER=1
 
 usage() {
-    sed -n '6,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '6,22p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -72,6 +79,7 @@ while [ $# -gt 0 ]; do
         case "${2:-}" in devbroker | apache) export ITEST_KAFKA=$2 ;; *) usage ;; esac
         shift 2
         ;;
+    --no-peer) PEER=0; shift ;;
     --out) OUT=$2; shift 2 ;;
     --build) BUILD_DIR=$2; shift 2 ;;
     -h | --help) usage ;;
@@ -123,6 +131,15 @@ pg_pids() {
     pm=$(sed -n 1p "$ITEST_DIR/pg/postmaster.pid")
     echo "$pm"
     pgrep -P "$pm" || true
+}
+# The PostgreSQL server's CPU seconds, with those of its processes that
+# ended (the postmaster's cutime and cstime): a client's backend ends with
+# the client, before its CPU could be read.
+pg_cpu_all() {
+    local pm
+    pm=$(sed -n 1p "$ITEST_DIR/pg/postmaster.pid")
+    # shellcheck disable=SC2046 # a list of pids
+    awk -v a="$(cpu_of $(pg_pids))" -v k="$CLK_TCK" '{ printf "%.3f", a + ($16 + $17) / k }' "/proc/$pm/stat"
 }
 kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 # The broker's processes: the development broker, or every Apache Kafka broker.
@@ -310,6 +327,71 @@ EOS
     itest_log "limit $topic: COPY $(fdiv "$n" "${secs[0]}") records/s"
 }
 
+# peer_run TOPIC N: bench/peer/peer.py, a plain at-least-once consumer,
+# reads the records of the hub run from the beginning of the topic (a new
+# group) into tables of its own (schema peer, LIKE the hub's, without the
+# CHECK constraints: it does not validate), with the hub's instance stopped.
+# On the development broker a partition keeps only about 5 MiB
+# (docs/kafka.md): of a large hub run the peer reads what is left, the last
+# records. Checks that it wrote one audit row per record it read, and one
+# registry row per business key; appends a JSON line.
+peer_run() {
+    local topic=$1 n=$2 entity
+    entity=$(entity_of "$topic")
+    psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<EOS
+DROP SCHEMA IF EXISTS peer CASCADE;
+CREATE SCHEMA peer;
+CREATE TABLE peer.$entity (LIKE crvs.$entity INCLUDING ALL EXCLUDING CONSTRAINTS);
+CREATE SEQUENCE peer.${entity}_id_seq OWNED BY peer.$entity.id;
+ALTER TABLE peer.$entity ALTER id SET DEFAULT nextval('peer.${entity}_id_seq');
+CREATE TABLE peer.audit_log (LIKE crvs.audit_log INCLUDING ALL);
+CREATE SEQUENCE peer.audit_log_id_seq OWNED BY peer.audit_log.id;
+ALTER TABLE peer.audit_log ALTER id SET DEFAULT nextval('peer.audit_log_id_seq');
+CHECKPOINT;
+EOS
+    local pg_cpu0 pg_cpu1 broker_cpu0 broker_cpu1 out
+    pg_cpu0=$(pg_cpu_all)
+    # shellcheck disable=SC2046
+    broker_cpu0=$(cpu_of $(broker_pids))
+    itest_log "peer: $topic, $n records"
+    out=$(/usr/bin/python3 "$ROOT/bench/peer/peer.py" --bootstrap "$ITEST_BOOTSTRAP" --topic "$topic" \
+        --count "$n" --group "peer-$topic" --schemas "$ROOT/schemas/avro" 2>"$ITEST_DIR/peer.log") \
+        || { cat "$ITEST_DIR/peer.log" >&2; itest_fail "peer: $topic failed"; }
+    pg_cpu1=$(pg_cpu_all)
+    # shellcheck disable=SC2046
+    broker_cpu1=$(cpu_of $(broker_pids))
+    local records first end audit reg keys
+    read -r records first end < <(jq -r '"\(.records) \(.topic_first_offset) \(.topic_end_offset)"' <<<"$out")
+    itest_assert_eq "$end" "$n" "peer: the topic's end = records of the hub run"
+    itest_assert_eq "$records" $((end - first)) "peer: records read = records the broker kept"
+    if [ "$first" -gt 0 ]; then
+        [ "${ITEST_KAFKA:-devbroker}" = devbroker ] || itest_fail "peer: $first records gone from $topic"
+        itest_log "peer: the development broker kept the last $records of $n records (about 5 MiB per partition)"
+    fi
+    audit=$(itest_psql "SELECT count(*) FROM peer.audit_log WHERE source_topic = '$topic'")
+    reg=$(itest_psql "SELECT count(*) FROM peer.$entity")
+    itest_assert_eq "$audit" "$records" "peer: audit rows = records read"
+    if [ "$first" -eq 0 ]; then # every record: one row per key, valid or not, as the hub's rows and dead letters
+        keys=$(itest_psql "SELECT (SELECT count(*) FROM crvs.$entity)
+                                  + (SELECT count(*) FROM crvs.dead_letter WHERE source_topic = '$topic')")
+        itest_assert_eq "$reg" "$keys" "peer: registry rows = the hub's registry rows and dead letters"
+    fi
+    local hub_rps
+    hub_rps=$(jq -s --arg t "$topic" 'map(select(.kind == "hub" and .label == "hub" and .topic == $t))[0].records_per_s' "$RESULTS")
+    jq -c --arg topic "$topic" --argjson n "$n" --argjson reg "$reg" \
+        --argjson pg_cpu_per_1k "$(fdiv "$(fsub "$pg_cpu1" "$pg_cpu0")" "$(fdiv "$records" 1000)")" \
+        --argjson broker_cpu_per_1k "$(fdiv "$(fsub "$broker_cpu1" "$broker_cpu0")" "$(fdiv "$records" 1000)")" \
+        --argjson hub_rps "$hub_rps" \
+        '{kind:"peer", topic:$topic, records:.records, hub_records:$n, seconds:.seconds,
+          records_per_s:.records_per_s, service_cpu_s_per_1k:(if .records > 0 then .cpu_seconds / .records * 1e6 | round / 1000 else null end),
+          postgres_cpu_s_per_1k:$pg_cpu_per_1k, broker_cpu_s_per_1k:$broker_cpu_per_1k,
+          registry_rows:$reg, topic_first_offset:.topic_first_offset,
+          hub_over_peer:(if .records_per_s and $hub_rps then $hub_rps / .records_per_s * 1000 | round / 1000 else null end),
+          verified:true}' <<<"$out" >>"$RESULTS"
+    itest_psql "DROP SCHEMA peer CASCADE" >/dev/null
+    itest_log "peer $topic: $(jq -r .records_per_s <<<"$out") records/s"
+}
+
 # settle: the latency runs measure the hub in steady state, not the vacuum
 # and write-out of what the bulk run and the COPY left behind (after a
 # million records autovacuum and a checkpoint took a core for minutes and put
@@ -366,6 +448,11 @@ for topic in $TOPICS; do
     start_instances "$topic" 1
     hub_run "$topic" "$n" 1 hub 1 $((seed++))
     limit_run "$topic" "$n"
+    if [ "$PEER" -eq 1 ]; then
+        hub_stop_service "$topic" 1 # the peer has the machine to itself, as the hub had
+        peer_run "$topic" "$n"
+        start_instances "$topic" 1
+    fi
     settle
     first=20000000
     for rate in $RATES; do

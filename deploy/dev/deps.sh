@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages crvs-hub needs to build, run and test.
+# Installs the Debian 12 packages crvs-hub needs to build, run, test and
+# benchmark (the benchmark's peer, bench/peer/peer.py: Debian's python3-*).
 # Does nothing (no apt-get, no sudo) when they are all installed already.
 # Runs apt-get as root, or through sudo for any other user.
 #
@@ -21,6 +22,7 @@ packages=(
     jq iproute2 util-linux git
     prometheus chromium
     openjdk-17-jre-headless maven kcat openssl
+    python3-confluent-kafka python3-psycopg2 python3-avro
     ${CRVS_DEPS_EXTRA:-}
 )
 
