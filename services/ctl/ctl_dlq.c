@@ -44,9 +44,9 @@ static int dlq_list(ctl *c, int argc, char **argv)
             return CTL_USAGE;
         }
     }
-    PGconn *conn = ctl_pg(c);
+    PGconn *conn = ctl_pg_connect(c);
     if (!conn) return CTL_FAILED;
-    PGresult *res = ctl_query(conn, "dlq",
+    PGresult *res = ctl_pg_query(conn, "dlq",
         "SELECT id, to_char(first_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
         "source_topic || '[' || source_partition || ']@' || source_offset, reason, status, "
         "left(message, 70) FROM crvs.dead_letter "
@@ -129,11 +129,11 @@ static int dlq_show(ctl *c, int argc, char **argv)
         fprintf(stderr, "usage: crvsctl dlq show ID [--reveal]\n");
         return CTL_USAGE;
     }
-    PGconn *conn = ctl_pg(c);
+    PGconn *conn = ctl_pg_connect(c);
     if (!conn) return CTL_FAILED;
     int status = CTL_FAILED;
     const char *params[1] = {id};
-    PGresult *res = ctl_query(conn, "dlq",
+    PGresult *res = ctl_pg_query(conn, "dlq",
                           "SELECT id, first_seen, service, source_topic, source_partition, "
                           "source_offset, kafka_timestamp, encode(msg_key, 'escape'), schema_id, "
                           "reason, message, status, coalesce(status_comment, '') "
@@ -185,7 +185,7 @@ static int dlq_show(ctl *c, int argc, char **argv)
         printf("not decodable; bytes hidden (they may hold personal data): --reveal to show\n");
     }
     if (reveal) {
-        PGresult *a = ctl_query(conn, "dlq",
+        PGresult *a = ctl_pg_query(conn, "dlq",
                             "INSERT INTO crvs.audit_log (service, action, entity, entity_key, detail) "
                             "VALUES ('crvsctl', 'reveal', 'dead_letter', $1, "
                             "jsonb_build_object('os_user', current_user))",
@@ -309,7 +309,7 @@ static int replay_chunk(PGconn *conn, rd_kafka_t *rk, const char *const *filters
         snprintf(partition, sizeof partition, "%d", (int)d[i].partition);
         snprintf(offset, sizeof offset, "%lld", (long long)d[i].offset);
         const char *mark[4] = {id, by, partition, offset};
-        PGresult *m = ctl_query(conn, "dlq replay",
+        PGresult *m = ctl_pg_query(conn, "dlq replay",
                                 "SELECT crvs.dlq_mark_replayed($1::bigint, $2, $3::integer, "
                                 "$4::bigint)",
                                 4, mark);
@@ -387,11 +387,11 @@ static int dlq_replay(ctl *c, int argc, char **argv)
 
     int status = CTL_FAILED;
     rd_kafka_t *rk = NULL;
-    PGconn *conn = ctl_pg(c);
+    PGconn *conn = ctl_pg_connect(c);
     if (!conn) return CTL_FAILED;
     if (filters[0]) {
         const char *params[1] = {filters[0]};
-        PGresult *res = ctl_query(conn, "dlq replay",
+        PGresult *res = ctl_pg_query(conn, "dlq replay",
                                   "SELECT status, coalesce(status_comment, '') "
                                   "FROM crvs.dead_letter WHERE id = $1::bigint",
                                   1, params);
@@ -411,7 +411,7 @@ static int dlq_replay(ctl *c, int argc, char **argv)
         PQclear(res);
     }
     const char *count_params[5] = {filters[0], filters[1], filters[2], filters[3], "0"};
-    PGresult *res = ctl_query(conn, "dlq replay",
+    PGresult *res = ctl_pg_query(conn, "dlq replay",
                               "SELECT count(*), min(id), max(id) FROM crvs.dead_letter " REPLAY_WHERE,
                               5, count_params);
     if (!res) goto out;
@@ -462,10 +462,10 @@ static int dlq_discard(ctl *c, int argc, char **argv)
 {
     ctl_decision d;
     if (ctl_parse_decision(argc, argv, &d) != 0) goto usage;
-    PGconn *conn = ctl_pg(c);
+    PGconn *conn = ctl_pg_connect(c);
     if (!conn) return CTL_FAILED;
     const char *params[3] = {d.id, d.by, d.comment};
-    PGresult *res = ctl_query(conn, "dlq discard", "SELECT crvs.dlq_discard($1::bigint, $2, $3)",
+    PGresult *res = ctl_pg_query(conn, "dlq discard", "SELECT crvs.dlq_discard($1::bigint, $2, $3)",
                               3, params);
     int status = CTL_FAILED;
     if (res) {

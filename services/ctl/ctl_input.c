@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-FILE *ctl_open_input(const char *who, const char *path)
+FILE *ctl_input_open(const char *who, const char *path)
 {
     if (!strcmp(path, "-")) return stdin;
     FILE *in = fopen(path, "r");
@@ -13,7 +13,7 @@ FILE *ctl_open_input(const char *who, const char *path)
     return in;
 }
 
-void ctl_close_input(FILE *in)
+void ctl_input_close(FILE *in)
 {
     if (in && in != stdin) fclose(in);
 }

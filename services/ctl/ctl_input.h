@@ -8,10 +8,10 @@
 #include <stdio.h>
 
 /* The input file an operator named, "-" for standard input; NULL after
- * printing why ("crvsctl WHO: PATH: ..."). ctl_close_input closes it unless
+ * printing why ("crvsctl WHO: PATH: ..."). ctl_input_close closes it unless
  * it is standard input. */
-FILE *ctl_open_input(const char *who, const char *path);
-void ctl_close_input(FILE *in);
+FILE *ctl_input_open(const char *who, const char *path);
+void ctl_input_close(FILE *in);
 /* A whole decimal number >= 0 ("12"; not "", "1x", "-3"). */
 bool ctl_parse_count(const char *s, long long *out);
 /* An operator's decision on one item: "ID --comment TEXT [--by NAME]",

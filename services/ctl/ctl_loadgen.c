@@ -345,7 +345,7 @@ static int64_t now_ns(void)
 static long long stored_count(PGconn *conn, const char *group, const char *topic)
 {
     const char *params[2] = {group, topic};
-    PGresult *res = ctl_query(conn, "loadgen",
+    PGresult *res = ctl_pg_query(conn, "loadgen",
                               "SELECT coalesce(sum(greatest(next_offset, 0)), 0) "
                               "FROM crvs.consumer_offset WHERE consumer_group = $1 AND topic = $2",
                               2, params);
@@ -454,7 +454,7 @@ int ctl_loadgen(ctl *c, int argc, char **argv)
         goto out;
     }
     if (max_lag) {
-        if (!(conn = ctl_pg(c)) || (stored_base = stored_count(conn, group, topic)) < 0) goto out;
+        if (!(conn = ctl_pg_connect(c)) || (stored_base = stored_count(conn, group, topic)) < 0) goto out;
     }
     if (publish) {
         char err[512];

@@ -24,7 +24,7 @@
 /* One transaction registering every marriage in marriage_load. */
 static hub_pg_class register_loaded(PGconn *conn, const char *source)
 {
-    if (ctl_exec(conn, "marriage", "BEGIN")) return HUB_PG_FATAL;
+    if (ctl_pg_exec(conn, "marriage", "BEGIN")) return HUB_PG_FATAL;
     const char *params[1] = {source};
     PGresult *res = PQexecParams(
         conn,
@@ -64,15 +64,15 @@ static int marriage_load(ctl *c, int argc, char **argv)
     }
     if (optind != argc - 1) goto usage;
     const char *path = argv[optind];
-    FILE *in = ctl_open_input("marriage", path);
+    FILE *in = ctl_input_open("marriage", path);
     if (!in) return CTL_FAILED;
     int status = CTL_FAILED;
-    PGconn *conn = ctl_pg(c);
+    PGconn *conn = ctl_pg_connect(c);
     if (!conn) goto out;
-    if (ctl_exec(conn, "marriage", "CREATE TEMPORARY TABLE marriage_load (registry_office text NOT NULL, "
+    if (ctl_pg_exec(conn, "marriage", "CREATE TEMPORARY TABLE marriage_load (registry_office text NOT NULL, "
                       "registration_number text NOT NULL, registration_date date NOT NULL, "
                       "spouse_a_personal_id text NOT NULL, spouse_b_personal_id text NOT NULL)") ||
-        ctl_copy_in(conn, "marriage", "COPY marriage_load FROM STDIN (FORMAT csv, HEADER true)", in))
+        ctl_pg_copy_in(conn, "marriage", "COPY marriage_load FROM STDIN (FORMAT csv, HEADER true)", in))
         goto out;
     for (int attempt = 1; status != CTL_OK; attempt++) {
         hub_pg_class rc = register_loaded(conn, source);
@@ -87,7 +87,7 @@ static int marriage_load(ctl *c, int argc, char **argv)
     }
 out:
     if (conn) PQfinish(conn);
-    ctl_close_input(in);
+    ctl_input_close(in);
     return status;
 usage:
     fprintf(stderr, "usage: crvsctl marriage load [--source NAME] FILE.csv|-\n");

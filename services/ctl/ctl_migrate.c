@@ -202,13 +202,13 @@ static int digest_files(PGconn *conn, plan *p)
 /* What the database recorded, when it has crvs.schema_migration. */
 static int read_applied(PGconn *conn, plan *p)
 {
-    PGresult *res = ctl_query(conn, "migrate",
+    PGresult *res = ctl_pg_query(conn, "migrate",
                               "SELECT to_regclass('crvs.schema_migration') IS NOT NULL", 0, NULL);
     if (!res) return -1;
     bool exists = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     if (!exists) return 0;
-    res = ctl_query(conn, "migrate",
+    res = ctl_pg_query(conn, "migrate",
                     "SELECT version, checksum, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ') "
                     "FROM crvs.schema_migration ORDER BY version",
                     0, NULL);
@@ -372,7 +372,7 @@ static int apply_one(PGconn *conn, const mig *m)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (ctl_exec(conn, "migrate", "BEGIN") != 0) return -1;
+    if (ctl_pg_exec(conn, "migrate", "BEGIN") != 0) return -1;
     PGresult *res = PQexec(conn, m->sql);
     if (hub_pg_classify(conn, res) != HUB_PG_OK) {
         report_failure(m, conn, res);
@@ -391,7 +391,7 @@ static int apply_one(PGconn *conn, const mig *m)
         return -1;
     }
     const char *params[2] = {m->name, m->md5};
-    res = ctl_query(conn, "migrate",
+    res = ctl_pg_query(conn, "migrate",
                     "INSERT INTO crvs.schema_migration (version, checksum) VALUES ($1, $2)", 2,
                     params);
     if (!res) {
@@ -399,7 +399,7 @@ static int apply_one(PGconn *conn, const mig *m)
         return -1;
     }
     PQclear(res);
-    if (ctl_exec(conn, "migrate", "COMMIT") != 0) {
+    if (ctl_pg_exec(conn, "migrate", "COMMIT") != 0) {
         rollback(conn);
         return -1;
     }
@@ -438,13 +438,13 @@ int ctl_migrate(ctl *c, int argc, char **argv)
     int status = CTL_FAILED, applied = 0;
     PGconn *conn = NULL;
     if (read_folder(&p) != 0 || read_manifest(&p) != 0) goto out;
-    if (!(conn = ctl_pg(c))) goto out;
-    if (ctl_exec(conn, "migrate", "SET client_min_messages = warning") != 0) goto out;
+    if (!(conn = ctl_pg_connect(c))) goto out;
+    if (ctl_pg_exec(conn, "migrate", "SET client_min_messages = warning") != 0) goto out;
     /* Held until the connection ends: the plan stays true while we apply it. */
     if (!status_only) {
         char lock[64];
         snprintf(lock, sizeof lock, "SELECT pg_advisory_lock(%d)", MIGRATION_LOCK);
-        if (ctl_exec(conn, "migrate", lock) != 0) goto out;
+        if (ctl_pg_exec(conn, "migrate", lock) != 0) goto out;
     }
     if (digest_files(conn, &p) != 0 || read_applied(conn, &p) != 0) goto out;
     judge(&p, status_only ? stdout : stderr);
@@ -457,8 +457,8 @@ int ctl_migrate(ctl *c, int argc, char **argv)
                 p.problems, p.problems == 1 ? "" : "s");
         goto out;
     }
-    if (ctl_exec(conn, "migrate", "CREATE SCHEMA IF NOT EXISTS crvs") != 0 ||
-        ctl_exec(conn, "migrate",
+    if (ctl_pg_exec(conn, "migrate", "CREATE SCHEMA IF NOT EXISTS crvs") != 0 ||
+        ctl_pg_exec(conn, "migrate",
                  "CREATE TABLE IF NOT EXISTS crvs.schema_migration ("
                  "version text PRIMARY KEY, checksum text NOT NULL, "
                  "applied_at timestamptz NOT NULL DEFAULT now(), "

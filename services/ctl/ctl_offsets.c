@@ -23,15 +23,15 @@
 
 PGresult *ctl_faults_query(PGconn *conn, const char *who, const char *group, const char *topic)
 {
-    PGresult *res = ctl_query(conn, who,
+    PGresult *res = ctl_pg_query(conn, who,
                               "SELECT to_regclass('crvs.partition_fault') IS NOT NULL", 0, NULL);
     if (!res) return NULL;
     bool exists = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     /* A database not yet migrated to 010 has no faults to show. */
-    if (!exists) return ctl_query(conn, who, "SELECT 1 WHERE false", 0, NULL);
+    if (!exists) return ctl_pg_query(conn, who, "SELECT 1 WHERE false", 0, NULL);
     const char *params[2] = {group, topic};
-    return ctl_query(conn, who,
+    return ctl_pg_query(conn, who,
                      "SELECT partition, kind, stored_offset, log_start, log_end, missing, "
                      "to_char(detected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
                      "detected_by FROM crvs.partition_fault "
@@ -123,7 +123,7 @@ static int offsets_reset(ctl *c, int argc, char **argv)
     if (!group) snprintf(g, sizeof g, "crvs-%s", topic);
 
     int status = CTL_FAILED;
-    PGconn *conn = ctl_pg(c);
+    PGconn *conn = ctl_pg_connect(c);
     rd_kafka_t *rk = conn ? ctl_kafka(c, RD_KAFKA_CONSUMER, NULL, NULL, NULL) : NULL;
     if (!rk) goto out;
     int64_t lo, hi;
@@ -148,7 +148,7 @@ static int offsets_reset(ctl *c, int argc, char **argv)
     snprintf(part_text, sizeof part_text, "%lld", partition);
     snprintf(to_param, sizeof to_param, "%lld", to);
     const char *params[6] = {g, topic, part_text, to_param, by, reason};
-    PGresult *res = ctl_query(conn, "offsets reset",
+    PGresult *res = ctl_pg_query(conn, "offsets reset",
                               "SELECT crvs.reset_offset($1, $2, $3::integer, $4::bigint, $5, $6)",
                               6, params);
     if (!res) goto out;

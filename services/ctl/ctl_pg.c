@@ -2,7 +2,7 @@
 
 #include "hub_pg.h"
 
-PGconn *ctl_pg(ctl *c)
+PGconn *ctl_pg_connect(ctl *c)
 {
     char err[512];
     PGconn *conn = hub_pg_connect(c->cfg, "crvsctl", err, sizeof err);
@@ -10,7 +10,7 @@ PGconn *ctl_pg(ctl *c)
     return conn;
 }
 
-PGresult *ctl_query(PGconn *conn, const char *who, const char *sql, int n,
+PGresult *ctl_pg_query(PGconn *conn, const char *who, const char *sql, int n,
                     const char *const *params)
 {
     PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
@@ -24,15 +24,15 @@ PGresult *ctl_query(PGconn *conn, const char *who, const char *sql, int n,
     return res;
 }
 
-int ctl_exec(PGconn *conn, const char *who, const char *sql)
+int ctl_pg_exec(PGconn *conn, const char *who, const char *sql)
 {
-    PGresult *res = ctl_query(conn, who, sql, 0, NULL);
+    PGresult *res = ctl_pg_query(conn, who, sql, 0, NULL);
     if (!res) return -1;
     PQclear(res);
     return 0;
 }
 
-int ctl_copy_in(PGconn *conn, const char *who, const char *copy_sql, FILE *in)
+int ctl_pg_copy_in(PGconn *conn, const char *who, const char *copy_sql, FILE *in)
 {
     PGresult *res = PQexec(conn, copy_sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {

@@ -209,7 +209,7 @@ int ctl_publish(ctl *c, int argc, char **argv)
         return CTL_USAGE;
     }
     const char *path = argv[optind];
-    FILE *in = ctl_open_input("publish", path);
+    FILE *in = ctl_input_open("publish", path);
     if (!in) return CTL_FAILED;
     hub_avro_encoder *enc = NULL;
     hub_schema *owned_schema = NULL; /* a registry schema; the encoder borrows it */
@@ -262,7 +262,7 @@ out:
     if (p.rk) rd_kafka_destroy(p.rk);
     hub_avro_encoder_destroy(enc);
     hub_schema_destroy(owned_schema);
-    ctl_close_input(in);
+    ctl_input_close(in);
     return status;
 usage:
     fprintf(stderr, "usage: crvsctl publish --topic T [--schema-id N] [--kafka-topic K]\n"

@@ -33,7 +33,7 @@ static int reconcile_list(ctl *c, int argc, char **argv)
     if (strcmp(params[1], "open") && strcmp(params[1], "resolved") &&
         strcmp(params[1], "closed") && strcmp(params[1], "all"))
         goto usage;
-    PGconn *conn = ctl_pg(c);
+    PGconn *conn = ctl_pg_connect(c);
     if (!conn) return CTL_FAILED;
     static const char *filter = "($1::text IS NULL OR reason = $1) "
                                 "AND ($2 = 'all' OR status = $2) ";
@@ -44,7 +44,7 @@ static int reconcile_list(ctl *c, int argc, char **argv)
              "coalesce(source_b, '-'), status, detail "
              "FROM crvs.reconciliation WHERE %s ORDER BY id LIMIT $3::integer",
              filter);
-    PGresult *res = ctl_query(conn, "reconcile", sql, 3, params);
+    PGresult *res = ctl_pg_query(conn, "reconcile", sql, 3, params);
     if (!res) goto fail;
     printf("%-5s %-20s %-28s %-14s %-44s %-30s %-8s %s\n", "ID", "DETECTED", "REASON", "PERSON",
            "SOURCE A", "SOURCE B", "STATUS", "DETAIL");
@@ -59,7 +59,7 @@ static int reconcile_list(ctl *c, int argc, char **argv)
              "SELECT reason, count(*) FROM crvs.reconciliation WHERE %s "
              "GROUP BY reason ORDER BY reason",
              filter);
-    if (!(res = ctl_query(conn, "reconcile", sql, 2, params))) goto fail;
+    if (!(res = ctl_pg_query(conn, "reconcile", sql, 2, params))) goto fail;
     printf("(%d shown)", shown);
     for (int i = 0; i < PQntuples(res); i++)
         printf("%s %s %s", i ? "," : " by reason:", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
@@ -80,10 +80,10 @@ static int reconcile_resolve(ctl *c, int argc, char **argv)
 {
     ctl_decision d;
     if (ctl_parse_decision(argc, argv, &d) != 0) goto usage;
-    PGconn *conn = ctl_pg(c);
+    PGconn *conn = ctl_pg_connect(c);
     if (!conn) return CTL_FAILED;
     const char *params[3] = {d.id, d.by, d.comment};
-    PGresult *res = ctl_query(conn, "reconcile",
+    PGresult *res = ctl_pg_query(conn, "reconcile",
                               "SELECT crvs.reconcile_resolve($1::bigint, $2, $3)", 3, params);
     int status = CTL_FAILED;
     if (res) {

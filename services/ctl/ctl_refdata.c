@@ -32,25 +32,25 @@ static int load_units(ctl *c, int argc, char **argv)
     if (optind != argc - 1) goto usage;
     if (!by || !*by) by = "unknown";
     const char *path = argv[optind];
-    FILE *in = ctl_open_input("refdata", path);
+    FILE *in = ctl_input_open("refdata", path);
     if (!in) return CTL_FAILED;
     int status = CTL_FAILED;
     PGresult *res = NULL;
-    PGconn *conn = ctl_pg(c);
+    PGconn *conn = ctl_pg_connect(c);
     if (!conn) goto out;
     /* line: the file's line (the header is line 1; quoted line breaks
      * inside a field would shift it, and names do not have them). */
-    if (ctl_exec(conn, "refdata", "BEGIN") ||
-        ctl_exec(conn, "refdata", "CREATE TEMPORARY TABLE unit_load (line integer GENERATED ALWAYS AS "
+    if (ctl_pg_exec(conn, "refdata", "BEGIN") ||
+        ctl_pg_exec(conn, "refdata", "CREATE TEMPORARY TABLE unit_load (line integer GENERATED ALWAYS AS "
                       "IDENTITY (START 2), commune_code text, commune_name text, kind text, "
                       "province_code text) ON COMMIT DROP") ||
-        ctl_copy_in(conn, "refdata",
+        ctl_pg_copy_in(conn, "refdata",
                     "COPY unit_load (commune_code, commune_name, kind, province_code) "
                     "FROM STDIN (FORMAT csv, HEADER match)",
                     in))
         goto out;
     const char *params[3] = {path, by, valid_from};
-    res = ctl_query(conn, "refdata",
+    res = ctl_pg_query(conn, "refdata",
                     "SELECT crvs.load_communes(coalesce(jsonb_agg(jsonb_build_object('line', line, "
                     "'code', commune_code, 'name', commune_name, 'kind', kind, 'province_code', "
                     "province_code) ORDER BY line), '[]'), $1, $2, coalesce($3::date, "
@@ -74,13 +74,13 @@ static int load_units(ctl *c, int argc, char **argv)
         printf("commune list version %lld loaded: %lld communes\n",
                (long long)json_integer_value(json_object_get(outcome, "version")),
                (long long)json_integer_value(json_object_get(outcome, "rows")));
-        if (ctl_exec(conn, "refdata", "COMMIT") == 0) status = CTL_OK;
+        if (ctl_pg_exec(conn, "refdata", "COMMIT") == 0) status = CTL_OK;
     }
     json_decref(outcome);
 out:
     PQclear(res);
     if (conn) PQfinish(conn);
-    ctl_close_input(in);
+    ctl_input_close(in);
     return status;
 usage:
     fprintf(stderr, "usage: crvsctl refdata load units [--valid-from YYYY-MM-DD] [--by NAME] "
@@ -90,10 +90,10 @@ usage:
 
 static int show_units(ctl *c)
 {
-    PGconn *conn = ctl_pg(c);
+    PGconn *conn = ctl_pg_connect(c);
     if (!conn) return CTL_FAILED;
     int status = CTL_FAILED;
-    PGresult *res = ctl_query(conn, "refdata",
+    PGresult *res = ctl_pg_query(conn, "refdata",
                               "SELECT version, to_char(loaded_at AT TIME ZONE 'UTC', "
                               "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), valid_from, loaded_by, row_count, "
                               "source FROM crvs.commune_version ORDER BY version",
@@ -102,7 +102,7 @@ static int show_units(ctl *c)
     static const char *const head[] = {"VERSION", "LOADED", "VALID FROM", "BY", "ROWS", "SOURCE"};
     ctl_print_rows(res, head);
     PQclear(res);
-    res = ctl_query(conn, "refdata",
+    res = ctl_pg_query(conn, "refdata",
                     "SELECT p.code, p.name, count(c.code) FROM crvs.province p "
                     "LEFT JOIN crvs.commune_in_force c ON c.province_code = p.code "
                     "WHERE p.era = 'current' GROUP BY p.code, p.name ORDER BY p.code",

@@ -102,12 +102,12 @@ out:
  * why. */
 static char *read_all(const char *path)
 {
-    FILE *f = ctl_open_input("schema register", path);
+    FILE *f = ctl_input_open("schema register", path);
     if (!f) return NULL;
     char err[4352];
     size_t len = 0;
     char *buf = hub_file_read_stream(f, path, &len, err, sizeof err);
-    ctl_close_input(f);
+    ctl_input_close(f);
     if (!buf) {
         fprintf(stderr, "crvsctl schema register: %s\n", err);
     } else if (len == 0) {

@@ -68,7 +68,7 @@ static PGresult *figures(report *r, const char *name, const char *by, const char
 
 static void summary(report *r)
 {
-    PGresult *defs = ctl_query(r->conn, "report",
+    PGresult *defs = ctl_pg_query(r->conn, "report",
                                "SELECT name, title_vi, title_en, value_unit, kind, "
                                "'unit' = ANY (dimensions) FROM crvs.indicator ORDER BY position",
                                0, NULL);
@@ -273,14 +273,14 @@ int ctl_report(ctl *c, int argc, char **argv)
     r.english = !strcmp(lang, "en");
     snprintf(r.from, sizeof r.from, "%04d-01-01", year);
     snprintf(r.to, sizeof r.to, "%04d-12-31", year);
-    if (!(r.conn = ctl_pg(c))) return CTL_FAILED;
+    if (!(r.conn = ctl_pg_connect(c))) return CTL_FAILED;
     int status = CTL_FAILED;
     char *tmp = NULL;
     PGresult *name = NULL;
     if (r.unit) {
         /* current units: one of the 34; as recorded also a legacy unit L<code> */
         const char *params[2] = {r.unit, r.units};
-        name = ctl_query(r.conn, "report",
+        name = ctl_pg_query(r.conn, "report",
                          "SELECT n FROM crvs.unit_name($1) AS n WHERE n IS NOT NULL "
                          "AND ($2 = 'as-recorded' OR $1 NOT LIKE 'L%')",
                          2, params);

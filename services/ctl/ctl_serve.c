@@ -139,7 +139,7 @@ static bool route(void *opaque, const hub_http_request *req, hub_http_reply *out
 static json_t *throughput_history(PGconn *conn)
 {
     /* The database's clock, not ours, says which minutes these are. */
-    PGresult *res = ctl_query(
+    PGresult *res = ctl_pg_query(
         conn, "serve",
         "SELECT extract(epoch FROM date_trunc('minute', now()) - interval '59 minutes')::bigint",
         0, NULL);
@@ -147,7 +147,7 @@ static json_t *throughput_history(PGconn *conn)
     json_int_t from = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     /* at >= a stable expression: the BRIN index on audit_log.at applies. */
-    res = ctl_query(conn, "serve",
+    res = ctl_pg_query(conn, "serve",
                     "SELECT service, ((extract(epoch FROM date_trunc('minute', at)) - "
                     "extract(epoch FROM date_trunc('minute', now()) - interval '59 minutes')) / 60)"
                     "::integer AS minute, "
@@ -189,7 +189,7 @@ static json_t *reconciliation_items(PGconn *conn, json_t *doc)
 {
     json_t *items = json_array();
     if (!json_is_object(json_object_get(doc, "reconciliation"))) return items;
-    PGresult *res = ctl_query(
+    PGresult *res = ctl_pg_query(
         conn, "serve",
         "SELECT id, to_char(detected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
         "reason, coalesce(crvs.mask_id(personal_id), '-'), detail FROM crvs.reconciliation "
@@ -356,7 +356,7 @@ int ctl_serve(ctl *c, int argc, char **argv)
                         "needs --token-file\n", bind);
         goto out;
     }
-    if (!(conn = ctl_pg(c)) || !(rk = ctl_status_kafka(c))) goto out;
+    if (!(conn = ctl_pg_connect(c)) || !(rk = ctl_status_kafka(c))) goto out;
     hub_http_handlers handlers = {.route = route, .opaque = &con};
     http = hub_http_start(bind, port, &handlers, err, sizeof err);
     if (!http) {

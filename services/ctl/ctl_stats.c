@@ -24,7 +24,7 @@ PGresult *ctl_stats_query(PGconn *conn, const ctl_stats_req *r)
     strncat(by, "}", sizeof by - strlen(by) - 1);
     const char *params[7] = {r->name, r->from, r->to, by, r->units ? r->units : "current",
                              r->param, r->unit};
-    return ctl_query(conn, "stats",
+    return ctl_pg_query(conn, "stats",
                      "SELECT keys, labels, numerator, denominator, value, "
                      "array_to_json(keys), array_to_json(labels) "
                      "FROM crvs.indicator_table($1, $2::date, $3::date, $4::text[], $5, "
@@ -48,7 +48,7 @@ static int split_by(char *list, ctl_stats_req *r)
 static PGresult *definition(PGconn *conn, const char *name)
 {
     const char *params[1] = {name};
-    PGresult *res = ctl_query(conn, "stats",
+    PGresult *res = ctl_pg_query(conn, "stats",
                               "SELECT title_vi, title_en, value_unit, kind, param_default, "
                               "param_meaning FROM crvs.indicator WHERE name = $1",
                               1, params);
@@ -62,7 +62,7 @@ static PGresult *definition(PGconn *conn, const char *name)
 
 static int list_indicators(PGconn *conn)
 {
-    PGresult *res = ctl_query(conn, "stats",
+    PGresult *res = ctl_pg_query(conn, "stats",
                               "SELECT name, kind, value_unit, coalesce(param_default || ' ' || "
                               "param_meaning, ''), array_to_string(dimensions, ','), title_en "
                               "FROM crvs.indicator ORDER BY position",
@@ -79,7 +79,7 @@ static int labelled(PGconn *conn, const ctl_stats_req *r, bool *has_label)
 {
     for (int i = 0; i < r->n_by; i++) {
         const char *params[1] = {r->by[i]};
-        PGresult *res = ctl_query(conn, "stats",
+        PGresult *res = ctl_pg_query(conn, "stats",
                                   "SELECT label_expr IS NOT NULL FROM crvs.indicator_dimension "
                                   "WHERE name = $1",
                                   1, params);
@@ -278,7 +278,7 @@ int ctl_stats(ctl *c, int argc, char **argv)
     if (csv && json) goto usage;
     if (list ? optind != argc : optind != argc - 1) goto usage;
     if (strcmp(r.units, "current") && strcmp(r.units, "as-recorded")) goto usage;
-    PGconn *conn = ctl_pg(c);
+    PGconn *conn = ctl_pg_connect(c);
     if (!conn) return CTL_FAILED;
     if (list) {
         int rc = list_indicators(conn);
@@ -287,7 +287,7 @@ int ctl_stats(ctl *c, int argc, char **argv)
     }
     r.name = argv[optind];
     if (!r.from || !r.to) { /* the current year */
-        PGresult *y = ctl_query(conn, "stats", "SELECT to_char(now(), 'YYYY')", 0, NULL);
+        PGresult *y = ctl_pg_query(conn, "stats", "SELECT to_char(now(), 'YYYY')", 0, NULL);
         if (!y) goto fail;
         snprintf(from, sizeof from, "%s-01-01", PQgetvalue(y, 0, 0));
         snprintf(to, sizeof to, "%s-12-31", PQgetvalue(y, 0, 0));

@@ -81,7 +81,7 @@ static int services_to_show(PGconn *conn, const ctl_status_opts *o, want *out, i
             snprintf(out[n].topic, sizeof out[n].topic, "%s", t->topic);
         }
     }
-    PGresult *res = ctl_query(conn, "status",
+    PGresult *res = ctl_pg_query(conn, "status",
                               "SELECT DISTINCT consumer_group, topic FROM crvs.consumer_offset "
                               "ORDER BY 1, 2",
                               0, NULL);
@@ -159,7 +159,7 @@ static int gather_partitions(rd_kafka_t *rk, PGconn *conn, const want *w, json_t
 {
     json_t *parts = json_object_get(svc, "partitions");
     const char *params[2] = {w->group, w->topic};
-    PGresult *res = ctl_query(conn, "status",
+    PGresult *res = ctl_pg_query(conn, "status",
                               "SELECT partition, next_offset, "
                               "extract(epoch FROM now() - updated_at)::float8 "
                               "FROM crvs.consumer_offset WHERE consumer_group = $1 AND topic = $2 "
@@ -288,7 +288,7 @@ static void gather_lag_ages(rd_kafka_t *rk, json_t *services)
 
 static int gather_dead_letters(PGconn *conn, json_t *services)
 {
-    PGresult *res = ctl_query(
+    PGresult *res = ctl_pg_query(
         conn, "status",
         "SELECT source_topic, reason, "
         "count(*) FILTER (WHERE first_seen >= now() - interval '1 hour'), "
@@ -326,7 +326,7 @@ static int gather_dead_letters(PGconn *conn, json_t *services)
 
 static int gather_throughput(PGconn *conn, json_t *services)
 {
-    PGresult *res = ctl_query(
+    PGresult *res = ctl_pg_query(
         conn, "status",
         "SELECT service, count(*) FILTER (WHERE action = 'create'), "
         "count(*) FILTER (WHERE action = 'correct'), count(*) FILTER (WHERE action = 'duplicate'), "
@@ -358,7 +358,7 @@ static int gather_throughput(PGconn *conn, json_t *services)
 /* null when the table does not exist (the person registry not migrated). */
 static json_t *gather_reconciliation(PGconn *conn, bool *failed)
 {
-    PGresult *res = ctl_query(conn, "status",
+    PGresult *res = ctl_pg_query(conn, "status",
                               "SELECT to_regclass('crvs.reconciliation') IS NOT NULL", 0, NULL);
     if (!res) {
         *failed = true;
@@ -367,7 +367,7 @@ static json_t *gather_reconciliation(PGconn *conn, bool *failed)
     bool exists = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     if (!exists) return json_null();
-    res = ctl_query(conn, "status",
+    res = ctl_pg_query(conn, "status",
                     "SELECT reason, count(*) FROM crvs.reconciliation WHERE status = 'open' "
                     "GROUP BY reason ORDER BY 2 DESC, 1",
                     0, NULL);
@@ -656,7 +656,7 @@ int ctl_status(ctl *c, int argc, char **argv)
     if (optind != argc) return usage();
 
     int status = CTL_FAILED;
-    PGconn *conn = ctl_pg(c);
+    PGconn *conn = ctl_pg_connect(c);
     rd_kafka_t *rk = conn ? ctl_status_kafka(c) : NULL;
     if (!rk) goto out;
     struct sigaction sa = {0}, old_int, old_term;

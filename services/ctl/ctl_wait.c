@@ -117,7 +117,7 @@ int ctl_wait(ctl *c, int argc, char **argv)
         for (size_t i = 0; (t = hub_topic_at(i)) && n_topics < MAX_TOPICS; i++)
             topics[n_topics++] = t->topic;
     }
-    PGconn *conn = ctl_pg(c);
+    PGconn *conn = ctl_pg_connect(c);
     rd_kafka_t *rk = conn ? ctl_kafka(c, RD_KAFKA_CONSUMER, NULL, NULL, NULL) : NULL;
     if (!rk) goto out;
     time_t deadline = time(NULL) + timeout_s, loss_since = 0;
