@@ -215,16 +215,6 @@ static bool encode_row(const hub_apply *a, sbuf *b, const hub_apply_row *r, int 
     return !b->failed;
 }
 
-char *hub_apply_copy_line(const hub_apply *a, const hub_apply_row *row, int ord)
-{
-    sbuf b = {0};
-    if (!encode_row(a, &b, row, ord)) {
-        free(b.s);
-        return NULL;
-    }
-    return b.s;
-}
-
 /* ---- the statements --------------------------------------------------------- */
 
 /* Names are the catalog's and the topic table's; quoted all the same. */

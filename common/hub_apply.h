@@ -68,12 +68,6 @@ hub_pg_class hub_apply_rows(hub_apply *a, const hub_apply_row *rows, size_t n, b
                             hub_apply_counts *counts, char *errstr, size_t errstr_size)
     __attribute__((warn_unused_result));
 
-/* The COPY text of one row as hub_apply_rows sends it (for tests): a line
- * ending in '\n', in a buffer the caller frees; NULL when out of memory or
- * when the document cannot be hashed. `ord` is its place in the batch. */
-char *hub_apply_copy_line(const hub_apply *a, const hub_apply_row *row, int ord)
-    __attribute__((warn_unused_result));
-
 void hub_apply_free(hub_apply *a);
 
 #endif
