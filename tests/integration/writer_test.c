@@ -292,6 +292,47 @@ static void connection_lost(void **state)
     hub_writer_free(w);
 }
 
+/* Text goes to PostgreSQL as COPY text: backslashes, quotes and
+ * characters outside ASCII are stored exactly as the row had them, in the
+ * typed column and in the document, and the quality flags array too. */
+static void text_stored_exactly(void **state)
+{
+    (void)state;
+    static const char name[] = "Bệnh viện \\N \\\\ \"Số 1\" {a,b} 'x'";
+    static const char flag[] = "a \"flag\" \\ ,{}";
+    hub_writer *w = hub_writer_new(&settings);
+    int64_t first = stored_offset();
+    _Atomic int64_t pos[1] = {first};
+    json_error_t e;
+    json_t *d = json_loads(docs[3], 0, &e);
+    json_object_set_new(json_object_get(d, "facility"), "name", json_string(name));
+    char *doc = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    hub_write_item it;
+    make_item(&it, doc, first);
+    assert_non_null(it.row);
+    json_array_append_new(json_object_get(it.row, "quality_flags"), json_string(flag));
+    hub_write_outcome out;
+    hub_writer_write(w, &it, 1, pos, 1, NULL, &out);
+    assert_int_equal(out.status, HUB_WRITE_COMMITTED);
+    const char *params[3] = {it.key_text, name, flag};
+    PGresult *res = PQexecParams(
+        admin,
+        "SELECT facility_name = $2, document->'facility'->>'name' = $2, "
+        "quality_flags[array_length(quality_flags, 1)] = $3 FROM crvs.birth_certificate "
+        "WHERE facility_code || '/' || certificate_number = $1",
+        3, NULL, params, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "t"); /* the typed column */
+    assert_string_equal(PQgetvalue(res, 0, 1), "t"); /* the document */
+    assert_string_equal(PQgetvalue(res, 0, 2), "t"); /* the array */
+    PQclear(res);
+    free_items(&it, 1);
+    free(doc);
+    hub_writer_free(w);
+}
+
 /* Offsets that do not increase from the stored position are refused like
  * a conflict: storing them would pass records never written. */
 static void offsets_out_of_order(void **state)
@@ -320,6 +361,7 @@ int main(void)
         cmocka_unit_test(duplicate_and_correction),
         cmocka_unit_test(refused_record_and_dead_letter),
         cmocka_unit_test(connection_lost),
+        cmocka_unit_test(text_stored_exactly),
         cmocka_unit_test(offsets_out_of_order),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
