@@ -24,9 +24,9 @@
 # The faults, one at a time every --interval seconds on average (the first
 # five are one of each kind, so a short run sees them all):
 #   kill     kill -9 of a service instance, restarted after 0-2 s
-#   fence    SIGSTOP of an instance past its session timeout, then SIGCONT:
-#            the group moves its partitions; its batch in hand must be
-#            refused by the fenced offset store (event=offset_conflict)
+#   fence    SIGSTOP of a writing instance until another took its partitions
+#            (at most 60 s), then SIGCONT: its batch in hand must be refused
+#            by the fenced offset store (event=offset_conflict)
 #   pg       PostgreSQL immediate shutdown (SIGQUIT), restarted after 1-4 s
 #   broker   kill -9 of the broker leading a random partition, restarted
 #            after 3-10 s
@@ -34,7 +34,7 @@
 #
 # At the end, per topic: published (the log ends) = created + corrected +
 # duplicates + dead letters (audit), no offset audited twice, no gap, stored
-# offsets = log ends; at least one fencing seen; no service exited by
+# offsets = log ends; a fencing seen once two stops saw a takeover; no service exited by
 # itself. Then one instance per service consumes the same topics into a new
 # database with no faults, and the registry, persons, marriages and dead
 # letters of both must be equal (digests), and so must their open
@@ -169,14 +169,42 @@ busy_instance() {
     if [ ${#busy[@]} -eq 0 ]; then random_instance; else echo "$name ${busy[RANDOM % ${#busy[@]}]}"; fi
 }
 
+# count_in FILE PATTERN: lines of FILE matching PATTERN (0 when none).
+count_in() { grep -c "$2" "$1" 2>/dev/null || true; }
+
+# fault_fence: an instance stopped until its successor holds its partitions
+# and has committed a batch there (on loaded cores the group may take longer
+# than the session timeout to move them: a stop of a fixed length was once
+# over before, and nothing was fenced), at most 60 s; then it goes on with
+# the batch it held, which the fenced offset store must refuse. A stop that
+# caught the instance inside its transaction holds the stored offset's row:
+# the successor cannot claim the partition until it goes on, there is no
+# takeover to fence, and the wait ends at 60 s. fence_takeovers counts the
+# stops that saw the takeover.
+fence_takeovers=0
 fault_fence() {
-    local name inst pid
+    local name inst pid other log assigned committed waited=0
     read -r name inst <<<"$(busy_instance)"
+    other=$((3 - inst))
+    log="$ITEST_DIR/$name.$other.log"
     pid=$(cat "$ITEST_DIR/$name.$inst.pid")
+    assigned=$(count_in "$log" 'event=partitions_assigned')
     kill -STOP "$pid"
-    sleep $((SESSION_S + 4))
+    sleep "$SESSION_S"
+    while [ "$(count_in "$log" 'event=partitions_assigned')" -le "$assigned" ] && [ $waited -lt 60 ]; do
+        sleep 1; waited=$((waited + 1))
+    done
+    committed=$(count_in "$log" 'event=batch_committed')
+    while [ "$(count_in "$log" 'event=batch_committed')" -le "$committed" ] && [ $waited -lt 60 ]; do
+        sleep 1; waited=$((waited + 1))
+    done
     kill -CONT "$pid"
-    itest_log "fault fence: $name.$inst stopped $((SESSION_S + 4)) s"
+    if [ $waited -lt 60 ]; then
+        fence_takeovers=$((fence_takeovers + 1))
+        itest_log "fault fence: $name.$inst stopped $((SESSION_S + waited)) s, until $name.$other took its partitions and wrote"
+    else
+        itest_log "fault fence: $name.$inst stopped $((SESSION_S + waited)) s; $name.$other did not take its partitions meanwhile (stopped inside its transaction)"
+    fi
 }
 
 fault_pg() {
@@ -282,8 +310,12 @@ for t in "${TOPICS[@]}"; do
 done
 
 fencings=$(cat "$ITEST_DIR"/*-*.[12].log | grep -c 'event=offset_conflict' || true)
-[ "${faults[fence]}" -eq 0 ] || [ "$fencings" -gt 0 ] \
-    || itest_fail "${faults[fence]} instances were stopped past their session, and no batch was ever refused by the fenced offset store"
+# A takeover fences the stopped instance when it comes back holding records,
+# almost always at this load; two takeovers without a fencing are a fault.
+if [ "$fence_takeovers" -ge 2 ] && [ "$fencings" -eq 0 ]; then
+    itest_fail "$fence_takeovers instances were stopped until another took their partitions, and no batch was ever refused by the fenced offset store"
+fi
+[ "$fencings" -gt 0 ] || itest_log "note: no batch was fenced ($fence_takeovers takeover(s) of ${faults[fence]} stop(s)); test_offset_conflict tests the fence itself"
 itest_log "ok: fenced offset store refused $fencings batches"
 
 # ---------------------------------------------------------------- compare
