@@ -13,9 +13,18 @@ hub_setup
 GROUP_CMD=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand
 
 # describe GROUP: "topic partition current-offset log-end-offset lag" lines.
+# describe GROUP: its rows (partition, committed, log end, lag, consumer).
+# Kafka's tool, a JVM, can time out against the coordinator on loaded cores
+# and print nothing (a CI run beside another cluster did): up to three tries.
 describe() {
-    itest_kafka tool "$GROUP_CMD" --describe --group "$1" 2>"$ITEST_DIR/groups.err" \
-        | awk -v g="$1" '$1 == g { print $2, $3, $4, $5, $6 }' | sort
+    local out="" try
+    for try in 1 2 3; do
+        out=$(itest_kafka tool "$GROUP_CMD" --describe --group "$1" 2>"$ITEST_DIR/groups.err" \
+              | awk -v g="$1" '$1 == g { print $2, $3, $4, $5, $6 }' | sort)
+        [ -z "$out" ] || break
+        sleep 2
+    done
+    [ -z "$out" ] || echo "$out"
 }
 # total_lag GROUP: the sum of the LAG column ("-" counts as unknown: -1).
 total_lag() {
