@@ -1,10 +1,10 @@
 #include "hub_apply.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hub_buf.h"
 #include "hub_jsonb.h"
 
 /* How a registry column's value is written in COPY text: as the JSON
@@ -43,68 +43,11 @@ static bool listed(const char *name, const char *const *list, size_t n)
     return false;
 }
 
-/* ---- a growing text buffer ------------------------------------------------ */
-
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    bool failed;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *grown = realloc(b->s, cap);
-        if (!grown) {
-            b->failed = true;
-            return;
-        }
-        b->s = grown;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char small[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = true;
-        return;
-    }
-    if ((size_t)n < sizeof small) {
-        sb_put(b, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->failed = true;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb_put(b, big, (size_t)n);
-    free(big);
-}
-
 /* ---- COPY text ------------------------------------------------------------ */
 
 /* Text as a COPY text-format field: backslash, newline, carriage return and
  * tab escaped (the field and row delimiters); everything else as it is. */
-static void copy_text(sbuf *b, const char *s, size_t n)
+static void copy_text(hub_buf *b, const char *s, size_t n)
 {
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
@@ -116,15 +59,15 @@ static void copy_text(sbuf *b, const char *s, size_t n)
         case '\t': esc = "\\t"; break;
         default: continue;
         }
-        sb_put(b, s + run, i - run);
-        sb_put(b, esc, 2);
+        hub_buf_put(b, s + run, i - run);
+        hub_buf_put(b, esc, 2);
         run = i + 1;
     }
-    sb_put(b, s + run, n - run);
+    hub_buf_put(b, s + run, n - run);
 }
 
 /* A value as jsonb text, COPY-escaped; false when hub_jsonb refuses it. */
-static bool copy_jsonb(sbuf *b, const json_t *v)
+static bool copy_jsonb(hub_buf *b, const json_t *v)
 {
     size_t n;
     char *text = hub_jsonb_text(v, NULL, &n);
@@ -136,15 +79,15 @@ static bool copy_jsonb(sbuf *b, const json_t *v)
 
 /* A JSON array as an array literal: {"a","b",NULL}, each element quoted
  * with its '"' and '\' escaped, then the whole COPY-escaped. */
-static bool copy_array(sbuf *b, const json_t *v)
+static bool copy_array(hub_buf *b, const json_t *v)
 {
-    sbuf lit = {0};
-    sb_put(&lit, "{", 1);
+    hub_buf lit = {0};
+    hub_buf_put(&lit, "{", 1);
     for (size_t i = 0; i < json_array_size(v); i++) {
         const json_t *e = json_array_get(v, i);
-        if (i) sb_put(&lit, ",", 1);
+        if (i) hub_buf_put(&lit, ",", 1);
         if (json_is_null(e)) {
-            sb_puts(&lit, "NULL");
+            hub_buf_puts(&lit, "NULL");
             continue;
         }
         size_t n;
@@ -157,19 +100,19 @@ static bool copy_array(sbuf *b, const json_t *v)
             free(lit.s);
             return false;
         }
-        sb_put(&lit, "\"", 1);
+        hub_buf_put(&lit, "\"", 1);
         size_t run = 0;
         for (size_t k = 0; k < n; k++) {
             if (s[k] != '"' && s[k] != '\\') continue;
-            sb_put(&lit, s + run, k - run);
-            sb_put(&lit, "\\", 1);
+            hub_buf_put(&lit, s + run, k - run);
+            hub_buf_put(&lit, "\\", 1);
             run = k;
         }
-        sb_put(&lit, s + run, n - run);
-        sb_put(&lit, "\"", 1);
+        hub_buf_put(&lit, s + run, n - run);
+        hub_buf_put(&lit, "\"", 1);
         free(owned);
     }
-    sb_put(&lit, "}", 1);
+    hub_buf_put(&lit, "}", 1);
     bool ok = !lit.failed;
     if (ok) copy_text(b, lit.s, lit.len);
     free(lit.s);
@@ -178,10 +121,10 @@ static bool copy_array(sbuf *b, const json_t *v)
 
 /* One column's value: \N for a missing or null value; otherwise what
  * jsonb_populate_record would have made of it (the reference path). */
-static bool copy_value(sbuf *b, col_kind kind, const json_t *v)
+static bool copy_value(hub_buf *b, col_kind kind, const json_t *v)
 {
     if (!v || json_is_null(v)) {
-        sb_put(b, "\\N", 2);
+        hub_buf_put(b, "\\N", 2);
         return true;
     }
     if (kind == COL_JSONB) return copy_jsonb(b, v);
@@ -193,70 +136,70 @@ static bool copy_value(sbuf *b, col_kind kind, const json_t *v)
     return copy_jsonb(b, v); /* numbers, booleans; objects as their text */
 }
 
-static bool encode_row(const hub_apply *a, sbuf *b, const hub_apply_row *r, int ord)
+static bool encode_row(const hub_apply *a, hub_buf *b, const hub_apply_row *r, int ord)
 {
     const json_t *doc = json_object_get(r->row, "document");
     char hash[33];
     if (!json_is_object(doc) || hub_content_hash(doc, hash) != 0) return false;
-    sb_printf(b, "%d\t%d\t%lld\t%d\t", ord, (int)r->partition, (long long)r->offset,
+    hub_buf_printf(b, "%d\t%d\t%lld\t%d\t", ord, (int)r->partition, (long long)r->offset,
               (int)r->schema_id);
     copy_text(b, r->key, strlen(r->key));
-    sb_printf(b, "\t%s", hash);
+    hub_buf_printf(b, "\t%s", hash);
     for (size_t i = 0; i < a->n_cols; i++) {
-        sb_put(b, "\t", 1);
+        hub_buf_put(b, "\t", 1);
         if (!copy_value(b, a->cols[i].kind, json_object_get(r->row, a->cols[i].name)))
             return false;
     }
     for (size_t i = 0; i < NAMES(stage_tail); i++) {
-        sb_put(b, "\t", 1);
+        hub_buf_put(b, "\t", 1);
         if (!copy_value(b, COL_JSONB, json_object_get(r->row, stage_tail[i]))) return false;
     }
-    sb_put(b, "\n", 1);
+    hub_buf_put(b, "\n", 1);
     return !b->failed;
 }
 
 /* ---- the statements --------------------------------------------------------- */
 
 /* Names are the catalog's and the topic table's; quoted all the same. */
-static void ident(sbuf *b, PGconn *pg, const char *name)
+static void ident(hub_buf *b, PGconn *pg, const char *name)
 {
     char *q = PQescapeIdentifier(pg, name, strlen(name));
     if (!q) {
         b->failed = true;
         return;
     }
-    sb_puts(b, q);
+    hub_buf_puts(b, q);
     PQfreemem(q);
 }
 
-static void literal(sbuf *b, PGconn *pg, const char *text)
+static void literal(hub_buf *b, PGconn *pg, const char *text)
 {
     char *q = PQescapeLiteral(pg, text, strlen(text));
     if (!q) {
         b->failed = true;
         return;
     }
-    sb_puts(b, q);
+    hub_buf_puts(b, q);
     PQfreemem(q);
 }
 
 /* "<prefix>k1 = <prefix2>k1 AND ..." over the business key columns. */
-static void key_match(sbuf *b, PGconn *pg, const hub_topic_info *t, const char *x, const char *y)
+static void key_match(hub_buf *b, PGconn *pg, const hub_topic_info *t, const char *x, const char *y)
 {
     for (int i = 0; i < 2; i++) {
-        if (i) sb_puts(b, " AND ");
-        sb_printf(b, "%s.", x);
+        if (i) hub_buf_puts(b, " AND ");
+        hub_buf_printf(b, "%s.", x);
         ident(b, pg, t->key_columns[i]);
-        sb_printf(b, " = %s.", y);
+        hub_buf_printf(b, " = %s.", y);
         ident(b, pg, t->key_columns[i]);
     }
 }
 
-static void key_list(sbuf *b, PGconn *pg, const hub_topic_info *t, const char *x)
+static void key_list(hub_buf *b, PGconn *pg, const hub_topic_info *t, const char *x)
 {
     for (int i = 0; i < 2; i++) {
-        if (i) sb_puts(b, ", ");
-        sb_printf(b, "%s.", x);
+        if (i) hub_buf_puts(b, ", ");
+        hub_buf_printf(b, "%s.", x);
         ident(b, pg, t->key_columns[i]);
     }
 }
@@ -272,7 +215,7 @@ static const statement pipeline[] = {
     {"hub_w_audit", 2},   {"hub_w_link", 0},   {"hub_w_empty", 0},
 };
 
-static hub_pg_class prepare_one(PGconn *pg, const char *name, sbuf *sql, int n_params,
+static hub_pg_class prepare_one(PGconn *pg, const char *name, hub_buf *sql, int n_params,
                                 char *errstr, size_t errstr_size)
 {
     if (sql->failed) {
@@ -298,20 +241,20 @@ static hub_pg_class prepare_statements(hub_apply *a, const hub_topic_info *t, ch
                                        size_t errstr_size)
 {
     PGconn *pg = a->pg;
-    sbuf q = {0};
+    hub_buf q = {0};
     hub_pg_class c;
     char table[160];
     snprintf(table, sizeof table, "crvs.%s", t->entity);
 
     /* Staging: the rows as sent, and their outcomes. */
-    sb_puts(&q, "CREATE TEMP TABLE hub_stage (ord integer, source_partition integer, "
+    hub_buf_puts(&q, "CREATE TEMP TABLE hub_stage (ord integer, source_partition integer, "
                 "source_offset bigint, schema_id integer, entity_key text, content_hash text");
     for (size_t i = 0; i < a->n_cols; i++) {
-        sb_puts(&q, ", ");
+        hub_buf_puts(&q, ", ");
         ident(&q, pg, a->cols[i].name);
-        sb_printf(&q, " %s", a->cols[i].type);
+        hub_buf_printf(&q, " %s", a->cols[i].type);
     }
-    sb_puts(&q, ", person_facts jsonb, reconcile jsonb) ON COMMIT DELETE ROWS");
+    hub_buf_puts(&q, ", person_facts jsonb, reconcile jsonb) ON COMMIT DELETE ROWS");
     if (q.failed) {
         free(q.s);
         snprintf(errstr, errstr_size, "out of memory");
@@ -335,23 +278,23 @@ static hub_pg_class prepare_statements(hub_apply *a, const hub_topic_info *t, ch
 
     /* Outcomes: against the stored rows of the batch's keys (locked until
      * COMMIT) and the elements before in the batch with the same key. */
-    sb_puts(&q, "WITH old AS MATERIALIZED (SELECT t.id, t.version, t.content_hash, t.received_at, "
+    hub_buf_puts(&q, "WITH old AS MATERIALIZED (SELECT t.id, t.version, t.content_hash, t.received_at, "
                 "t.document, ");
     key_list(&q, pg, t, "t");
-    sb_printf(&q, " FROM %s t WHERE (", table);
+    hub_buf_printf(&q, " FROM %s t WHERE (", table);
     key_list(&q, pg, t, "t");
-    sb_puts(&q, ") IN (SELECT ");
+    hub_buf_puts(&q, ") IN (SELECT ");
     key_list(&q, pg, t, "s");
-    sb_puts(&q, " FROM pg_temp.hub_stage s) FOR UPDATE OF t), "
+    hub_buf_puts(&q, " FROM pg_temp.hub_stage s) FOR UPDATE OF t), "
                 "a AS (SELECT s.ord, s.content_hash AS hash, o.id AS old_id, "
                 "o.version AS old_version, o.received_at AS old_received_at, ");
     key_list(&q, pg, t, "s");
-    sb_puts(&q, ", coalesce(lag(s.content_hash) OVER (PARTITION BY ");
+    hub_buf_puts(&q, ", coalesce(lag(s.content_hash) OVER (PARTITION BY ");
     key_list(&q, pg, t, "s");
-    sb_puts(&q, " ORDER BY s.ord), o.content_hash) AS prev_hash "
+    hub_buf_puts(&q, " ORDER BY s.ord), o.content_hash) AS prev_hash "
                 "FROM pg_temp.hub_stage s LEFT JOIN old o ON ");
     key_match(&q, pg, t, "o", "s");
-    sb_puts(&q, "), b AS (SELECT a.*, CASE WHEN prev_hash IS NULL THEN 'create' "
+    hub_buf_puts(&q, "), b AS (SELECT a.*, CASE WHEN prev_hash IS NULL THEN 'create' "
                 "WHEN prev_hash = hash THEN 'duplicate' ELSE 'correct' END AS outcome FROM a), "
                 "c AS (SELECT b.*, coalesce(old_version, 0) "
                 "+ count(*) FILTER (WHERE outcome <> 'duplicate') OVER (k ORDER BY ord) AS version, "
@@ -360,7 +303,7 @@ static hub_pg_class prepare_statements(hub_apply *a, const hub_topic_info *t, ch
                 "max(ord) FILTER (WHERE outcome <> 'duplicate') OVER k AS last_changed "
                 "FROM b WINDOW k AS (PARTITION BY ");
     key_list(&q, pg, t, "b");
-    sb_puts(&q, ")), ins AS (INSERT INTO pg_temp.hub_outcome "
+    hub_buf_puts(&q, ")), ins AS (INSERT INTO pg_temp.hub_outcome "
                 "(ord, outcome, version, final, old_id, old_received_at, before) "
                 "SELECT c.ord, c.outcome, c.version, coalesce(c.ord = c.last_changed, false), "
                 "c.old_id, c.old_received_at, CASE WHEN c.outcome <> 'correct' THEN NULL "
@@ -376,36 +319,36 @@ static hub_pg_class prepare_statements(hub_apply *a, const hub_topic_info *t, ch
 
     /* The registry: the last version of each changed key replaces its row
      * (same id, version counted on). */
-    sb_printf(&q, "DELETE FROM %s t USING pg_temp.hub_outcome o "
+    hub_buf_printf(&q, "DELETE FROM %s t USING pg_temp.hub_outcome o "
                   "WHERE o.final AND o.old_id IS NOT NULL AND t.id = o.old_id", table);
     if ((c = prepare_one(pg, "hub_w_delete", &q, 0, errstr, errstr_size)) != HUB_PG_OK) goto done;
 
-    sb_printf(&q, "INSERT INTO %s (id, content_hash, version, received_at, updated_at, "
+    hub_buf_printf(&q, "INSERT INTO %s (id, content_hash, version, received_at, updated_at, "
                   "source_partition, source_offset, schema_id", table);
     for (size_t i = 0; i < a->n_cols; i++) {
-        sb_puts(&q, ", ");
+        hub_buf_puts(&q, ", ");
         ident(&q, pg, a->cols[i].name);
     }
-    sb_puts(&q, ") SELECT coalesce(o.old_id, nextval(");
+    hub_buf_puts(&q, ") SELECT coalesce(o.old_id, nextval(");
     char seq[200];
     snprintf(seq, sizeof seq, "%s_id_seq", table);
     literal(&q, pg, seq);
-    sb_puts(&q, "::regclass)), s.content_hash, o.version, coalesce(o.old_received_at, now()), "
+    hub_buf_puts(&q, "::regclass)), s.content_hash, o.version, coalesce(o.old_received_at, now()), "
                 "now(), s.source_partition, s.source_offset, s.schema_id");
     for (size_t i = 0; i < a->n_cols; i++) {
-        sb_puts(&q, ", s.");
+        hub_buf_puts(&q, ", s.");
         ident(&q, pg, a->cols[i].name);
     }
-    sb_puts(&q, " FROM pg_temp.hub_stage s JOIN pg_temp.hub_outcome o ON o.ord = s.ord "
+    hub_buf_puts(&q, " FROM pg_temp.hub_stage s JOIN pg_temp.hub_outcome o ON o.ord = s.ord "
                 "WHERE o.final ORDER BY s.ord");
     if ((c = prepare_one(pg, "hub_w_insert", &q, 0, errstr, errstr_size)) != HUB_PG_OK) goto done;
 
     /* One audit row per record. */
-    sb_puts(&q, "INSERT INTO crvs.audit_log (service, action, entity, entity_key, source_topic, "
+    hub_buf_puts(&q, "INSERT INTO crvs.audit_log (service, action, entity, entity_key, source_topic, "
                 "source_partition, source_offset, schema_id, source_system, event_id, before, "
                 "after, detail) SELECT $1, o.outcome, ");
     literal(&q, pg, t->entity);
-    sb_puts(&q, ", s.entity_key, $2, s.source_partition, s.source_offset, s.schema_id, "
+    hub_buf_puts(&q, ", s.entity_key, $2, s.source_partition, s.source_offset, s.schema_id, "
                 "s.source_system, s.event_id, o.before, "
                 "CASE WHEN o.outcome = 'correct' THEN s.document END, "
                 "jsonb_build_object('version', o.version) "
@@ -414,9 +357,9 @@ static hub_pg_class prepare_statements(hub_apply *a, const hub_topic_info *t, ch
     if ((c = prepare_one(pg, "hub_w_audit", &q, 2, errstr, errstr_size)) != HUB_PG_OK) goto done;
 
     /* The linkage of the records that changed, in batch order. */
-    sb_puts(&q, "SELECT crvs.link_records(");
+    hub_buf_puts(&q, "SELECT crvs.link_records(");
     literal(&q, pg, t->entity);
-    sb_puts(&q, ", jsonb_agg(jsonb_build_object('key', s.entity_key, "
+    hub_buf_puts(&q, ", jsonb_agg(jsonb_build_object('key', s.entity_key, "
                 "'facts', coalesce(s.person_facts, '[]'), "
                 "'reconcile', coalesce(s.reconcile, '[]'), "
                 "'created', o.old_id IS NULL) ORDER BY s.ord)) "
@@ -424,7 +367,7 @@ static hub_pg_class prepare_statements(hub_apply *a, const hub_topic_info *t, ch
                 "WHERE o.final HAVING count(*) > 0");
     if ((c = prepare_one(pg, "hub_w_link", &q, 0, errstr, errstr_size)) != HUB_PG_OK) goto done;
 
-    sb_puts(&q, "WITH x AS (DELETE FROM pg_temp.hub_outcome) DELETE FROM pg_temp.hub_stage");
+    hub_buf_puts(&q, "WITH x AS (DELETE FROM pg_temp.hub_outcome) DELETE FROM pg_temp.hub_stage");
     c = prepare_one(pg, "hub_w_empty", &q, 0, errstr, errstr_size);
 done:
     free(q.s);
@@ -549,7 +492,7 @@ static hub_pg_class copy_rows(hub_apply *a, const hub_apply_row *rows, size_t n,
     }
     PQclear(res);
     /* The rows go in chunks of about 256 KiB: COPY's own buffering. */
-    sbuf b = {0};
+    hub_buf b = {0};
     const char *refused = NULL;
     for (size_t i = 0; i < n && !refused; i++) {
         size_t before = b.len;

@@ -7,40 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growing output buffer; `failed` once an allocation failed or the value
- * cannot be jsonb, after which appends do nothing. */
-typedef struct out_buf {
-    char *s;
-    size_t len, cap;
-    bool failed;
-} out_buf;
-
-static void put(out_buf *b, const char *s, size_t n)
-{
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *grown = realloc(b->s, cap);
-        if (!grown) {
-            b->failed = true;
-            return;
-        }
-        b->s = grown;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void puts_(out_buf *b, const char *s) { put(b, s, strlen(s)); }
+#include "hub_buf.h"
 
 /* PostgreSQL's escape_json: the two-character escapes JSON has, other
  * control characters as \u00xx (lowercase), everything else as it is. */
-static void put_string(out_buf *b, const char *s, size_t n)
+static void put_string(hub_buf *b, const char *s, size_t n)
 {
-    put(b, "\"", 1);
+    hub_buf_put(b, "\"", 1);
     size_t run = 0; /* start of the bytes not yet written */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -65,12 +38,12 @@ static void put_string(out_buf *b, const char *s, size_t n)
             }
         }
         if (!esc) continue;
-        put(b, s + run, i - run);
-        puts_(b, esc);
+        hub_buf_put(b, s + run, i - run);
+        hub_buf_puts(b, esc);
         run = i + 1;
     }
-    put(b, s + run, n - run);
-    put(b, "\"", 1);
+    hub_buf_put(b, s + run, n - run);
+    hub_buf_put(b, "\"", 1);
 }
 
 /* A real as PostgreSQL stores and prints it. The path a document took to
@@ -79,7 +52,7 @@ static void put_string(out_buf *b, const char *s, size_t n)
  * "100.0"). numeric keeps those digits and the number of digits after the
  * point (less the exponent), and prints them without exponent and without
  * a negative zero ("100000000000000000000", "0.000010000000000000001"). */
-static void put_real(out_buf *b, double d)
+static void put_real(hub_buf *b, double d)
 {
     if (!isfinite(d)) {
         b->failed = true;
@@ -117,7 +90,7 @@ static void put_real(out_buf *b, double d)
         plain[k++] = '.';
         for (long i = point; i < point + scale; i++) plain[k++] = i >= 0 && i < (long)nd ? digits[i] : '0';
     }
-    put(b, plain, k);
+    hub_buf_put(b, plain, k);
 }
 
 /* jsonb orders an object's keys by length, then bytewise. */
@@ -134,9 +107,9 @@ static int member_cmp(const void *a, const void *b)
     return memcmp(x->key, y->key, x->key_len);
 }
 
-static void put_value(out_buf *b, const json_t *v, const char *skip_key);
+static void put_value(hub_buf *b, const json_t *v, const char *skip_key);
 
-static void put_object(out_buf *b, const json_t *v, const char *skip_key)
+static void put_object(hub_buf *b, const json_t *v, const char *skip_key)
 {
     size_t n = json_object_size(v), k = 0;
     member *m = n ? malloc(n * sizeof *m) : NULL;
@@ -152,47 +125,47 @@ static void put_object(out_buf *b, const json_t *v, const char *skip_key)
         m[k++] = (member){key, strlen(key), value};
     }
     if (k > 1) qsort(m, k, sizeof *m, member_cmp);
-    put(b, "{", 1);
+    hub_buf_put(b, "{", 1);
     for (size_t i = 0; i < k; i++) {
-        if (i) put(b, ", ", 2);
+        if (i) hub_buf_put(b, ", ", 2);
         put_string(b, m[i].key, m[i].key_len);
-        put(b, ": ", 2);
+        hub_buf_put(b, ": ", 2);
         put_value(b, m[i].value, NULL);
     }
-    put(b, "}", 1);
+    hub_buf_put(b, "}", 1);
     free(m);
 }
 
-static void put_value(out_buf *b, const json_t *v, const char *skip_key)
+static void put_value(hub_buf *b, const json_t *v, const char *skip_key)
 {
     char num[32];
     switch (json_typeof(v)) {
     case JSON_OBJECT: put_object(b, v, skip_key); break;
     case JSON_ARRAY:
-        put(b, "[", 1);
+        hub_buf_put(b, "[", 1);
         for (size_t i = 0; i < json_array_size(v); i++) {
-            if (i) put(b, ", ", 2);
+            if (i) hub_buf_put(b, ", ", 2);
             put_value(b, json_array_get(v, i), NULL);
         }
-        put(b, "]", 1);
+        hub_buf_put(b, "]", 1);
         break;
     case JSON_STRING: put_string(b, json_string_value(v), json_string_length(v)); break;
     case JSON_INTEGER:
         snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        puts_(b, num);
+        hub_buf_puts(b, num);
         break;
     case JSON_REAL: put_real(b, json_real_value(v)); break;
-    case JSON_TRUE: puts_(b, "true"); break;
-    case JSON_FALSE: puts_(b, "false"); break;
-    case JSON_NULL: puts_(b, "null"); break;
+    case JSON_TRUE: hub_buf_puts(b, "true"); break;
+    case JSON_FALSE: hub_buf_puts(b, "false"); break;
+    case JSON_NULL: hub_buf_puts(b, "null"); break;
     }
 }
 
 char *hub_jsonb_text(const json_t *value, const char *skip_key, size_t *len)
 {
-    out_buf b = {0};
+    hub_buf b = {0};
     put_value(&b, value, skip_key);
-    if (!b.failed && !b.s) put(&b, "", 0);
+    if (!b.failed && !b.s) hub_buf_put(&b, "", 0);
     if (b.failed) {
         free(b.s);
         return NULL;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hub_buf.h"
+
 /* Doubles live in atomics as their bit patterns. */
 typedef _Atomic uint64_t atomic_bits;
 
@@ -332,78 +334,47 @@ void hub_metrics_format_value(double v, char *out, size_t out_size)
 
 /* ---- rendering ------------------------------------------------------------ */
 
-typedef struct buf {
-    char *data;
-    size_t len, cap;
-    bool failed;
-} buf;
-
-static void buf_grow(buf *b, size_t more)
-{
-    if (b->failed || b->len + more + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more + 1) cap *= 2;
-    char *grown = realloc(b->data, cap);
-    if (!grown) {
-        b->failed = true;
-        return;
-    }
-    b->data = grown;
-    b->cap = cap;
-}
-
-static void buf_put(buf *b, const char *s, size_t n)
-{
-    buf_grow(b, n);
-    if (b->failed) return;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void buf_str(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
-
 /* HELP text escapes backslash and newline; label values also '"'. */
-static void buf_escaped(buf *b, const char *s, bool quote)
+static void buf_escaped(hub_buf *b, const char *s, bool quote)
 {
     for (; *s; s++) {
-        if (*s == '\\') buf_str(b, "\\\\");
-        else if (*s == '\n') buf_str(b, "\\n");
-        else if (quote && *s == '"') buf_str(b, "\\\"");
-        else buf_put(b, s, 1);
+        if (*s == '\\') hub_buf_puts(b, "\\\\");
+        else if (*s == '\n') hub_buf_puts(b, "\\n");
+        else if (quote && *s == '"') hub_buf_puts(b, "\\\"");
+        else hub_buf_put(b, s, 1);
     }
 }
 
-static void buf_label(buf *b, bool *first, const char *name, const char *value)
+static void buf_label(hub_buf *b, bool *first, const char *name, const char *value)
 {
     if (!value[0]) return;
-    buf_str(b, *first ? "{" : ",");
+    hub_buf_puts(b, *first ? "{" : ",");
     *first = false;
-    buf_str(b, name);
-    buf_str(b, "=\"");
+    hub_buf_puts(b, name);
+    hub_buf_puts(b, "=\"");
     buf_escaped(b, value, true);
-    buf_str(b, "\"");
+    hub_buf_puts(b, "\"");
 }
 
 /* name{labels[,le="x"]} value\n */
-static void buf_sample(buf *b, const hub_metrics *m, const hub_series *s, const char *suffix,
+static void buf_sample(hub_buf *b, const hub_metrics *m, const hub_series *s, const char *suffix,
                        const char *le, const char *value)
 {
     const hub_metric *f = s->family;
     bool first = true;
-    buf_str(b, f->name);
-    buf_str(b, suffix);
+    hub_buf_puts(b, f->name);
+    hub_buf_puts(b, suffix);
     for (size_t i = 0; i < m->n_const; i++)
         buf_label(b, &first, m->const_labels[2 * i], m->const_labels[2 * i + 1]);
     for (size_t i = 0; i < f->n_labels; i++) buf_label(b, &first, f->labels[i], s->values[i]);
     if (le) buf_label(b, &first, "le", le);
-    if (!first) buf_str(b, "}");
-    buf_str(b, " ");
-    buf_str(b, value);
-    buf_str(b, "\n");
+    if (!first) hub_buf_puts(b, "}");
+    hub_buf_puts(b, " ");
+    hub_buf_puts(b, value);
+    hub_buf_puts(b, "\n");
 }
 
-static void render_series(buf *b, const hub_metrics *m, hub_series *s)
+static void render_series(hub_buf *b, const hub_metrics *m, hub_series *s)
 {
     const hub_metric *f = s->family;
     char v[40], le[40];
@@ -437,31 +408,31 @@ static void render_series(buf *b, const hub_metrics *m, hub_series *s)
 char *hub_metrics_render(hub_metrics *m, size_t *len)
 {
     static const char *const type_names[] = {"counter", "gauge", "histogram"};
-    buf b = {0};
-    buf_grow(&b, 0);
+    hub_buf b = {0};
+    hub_buf_put(&b, "", 0); /* an empty registry renders "" */
     pthread_mutex_lock(&m->lock);
     for (hub_metric *f = m->families; f; f = f->next) {
         bool any = false;
         for (hub_series *s = f->series; s && !any; s = s->next)
             any = atomic_load_explicit(&s->visible, memory_order_relaxed);
         if (!any) continue;
-        buf_str(&b, "# HELP ");
-        buf_str(&b, f->name);
-        buf_str(&b, " ");
+        hub_buf_puts(&b, "# HELP ");
+        hub_buf_puts(&b, f->name);
+        hub_buf_puts(&b, " ");
         buf_escaped(&b, f->help, false);
-        buf_str(&b, "\n# TYPE ");
-        buf_str(&b, f->name);
-        buf_str(&b, " ");
-        buf_str(&b, type_names[f->type]);
-        buf_str(&b, "\n");
+        hub_buf_puts(&b, "\n# TYPE ");
+        hub_buf_puts(&b, f->name);
+        hub_buf_puts(&b, " ");
+        hub_buf_puts(&b, type_names[f->type]);
+        hub_buf_puts(&b, "\n");
         for (hub_series *s = f->series; s; s = s->next)
             if (atomic_load_explicit(&s->visible, memory_order_relaxed)) render_series(&b, m, s);
     }
     pthread_mutex_unlock(&m->lock);
     if (b.failed) {
-        free(b.data);
+        free(b.s);
         return NULL;
     }
     if (len) *len = b.len;
-    return b.data;
+    return b.s;
 }
