@@ -44,6 +44,11 @@
 #      (pg_xact_commit_timestamp) minus the time loadgen handed it to the
 #      producer (--timestamps).
 #   5. two instances of the service, one partition each.
+#   6. linker catch-up: records stored with the instance's linker off (the
+#      queue fills), then the linker on, timed until the queue is empty.
+# The hub runs also time "linked": from the first produce until the linker's
+# queue is empty; the latency runs also give the linker's delay per record
+# (its batch's commit to the commit of the fold that last changed its persons).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -164,6 +169,16 @@ wait_stored() { # TOPIC EXPECTED TIMEOUT_S: polls every 0.1 s
         sleep 0.1
     done
 }
+queued() { itest_psql "SELECT records FROM crvs.link_lag(100000000)"; }
+wait_linked() { # TIMEOUT_S: until the linker's queue is empty
+    local deadline=$((SECONDS + $1)) v
+    while :; do
+        v=$(queued)
+        [ "$v" -eq 0 ] && return 0
+        [ $SECONDS -lt $deadline ] || itest_fail "$v records not linked after $1 s"
+        sleep 0.1
+    done
+}
 audit_rows() { itest_psql "SELECT count(*) FROM crvs.audit_log WHERE source_topic = '$1'"; }
 
 entity_of() { echo "${1//-/_}"; }
@@ -201,7 +216,7 @@ hub_run() {
     audit0=$(audit_rows "$topic")
     dl0=$(itest_psql "SELECT count(*) FROM crvs.dead_letter WHERE source_topic = '$topic'")
     reg0=$(itest_psql "SELECT count(*) FROM $table")
-    local svc_cpu0 pg_cpu0 broker_cpu0 t0 t1
+    local svc_cpu0 pg_cpu0 broker_cpu0 t0 t1 t2
     svc_cpu0=$(cpu_of "${pids[@]}")
     # shellcheck disable=SC2046 # a list of pids
     pg_cpu0=$(cpu_of $(pg_pids))
@@ -215,6 +230,8 @@ hub_run() {
         || { cat "$ITEST_DIR/loadgen.out" >&2; itest_fail "loadgen failed"; }
     wait_stored "$topic" $((base + n)) 3600
     t1=$(now)
+    wait_linked 3600
+    t2=$(now)
     # The batches (the services' batch_committed lines): how many, their
     # records, and the time inside their transactions (BEGIN to COMMIT,
     # attempts included). The writer thread logs a batch just after its
@@ -257,6 +274,8 @@ hub_run() {
     jq -nc --arg kind hub --arg topic "$topic" --arg lbl "$label" --argjson n "$n" \
         --argjson instances "$inst" --argjson seconds "$secs" \
         --argjson rps "$(fdiv "$n" "$secs")" \
+        --argjson linked_seconds "$(fsub "$t2" "$t0")" \
+        --argjson linked_rps "$(fdiv "$n" "$(fsub "$t2" "$t0")")" \
         --argjson cpu_per_1k "$(fdiv "$(fsub "$svc_cpu1" "$svc_cpu0")" "$(fdiv "$n" 1000)")" \
         --argjson pg_cpu_per_1k "$(fdiv "$(fsub "$pg_cpu1" "$pg_cpu0")" "$(fdiv "$n" 1000)")" \
         --argjson broker_cpu_per_1k "$(fdiv "$(fsub "$broker_cpu1" "$broker_cpu0")" "$(fdiv "$n" 1000)")" \
@@ -264,7 +283,8 @@ hub_run() {
         --argjson duplicates "$n_dup" --argjson corrections "$n_corr" --argjson invalid "$n_inval" \
         --argjson batches "$batches" --argjson tx_share "$(fdiv "$tx_s" "$(awk -v s="$secs" -v i="$inst" 'BEGIN { print s * i }')")" \
         '{kind:$kind, topic:$topic, "label":$lbl, records:$n, instances:$instances, seconds:$seconds,
-          records_per_s:$rps, service_cpu_s_per_1k:$cpu_per_1k, postgres_cpu_s_per_1k:$pg_cpu_per_1k,
+          records_per_s:$rps, linked_seconds:$linked_seconds, linked_records_per_s:$linked_rps,
+          service_cpu_s_per_1k:$cpu_per_1k, postgres_cpu_s_per_1k:$pg_cpu_per_1k,
           broker_cpu_s_per_1k:$broker_cpu_per_1k,
           rss_peak_mib:$rss_peak_mib, rss_end_mib:$rss_end_mib, batches:$batches,
           records_per_batch:($n / $batches), transaction_time_share:$tx_share,
@@ -432,12 +452,69 @@ EOS
     local cnt p50 p95 p99 mx
     read -r cnt p50 p95 p99 mx <<<"$stats"
     itest_assert_eq "$cnt" "$n" "latency $topic $rate/s: records with a commit time = records produced"
+    # The linker's delay per record: from its batch's commit to the commit
+    # of the fold that last changed the persons it names (an upper bound: a
+    # later fold that changes one of them again counts).
+    wait_linked 600
+    local lstats lcnt l50 l99 lmx
+    lstats=$(psql -XAtq -v ON_ERROR_STOP=1 -F ' ' <<EOS
+CREATE TEMP TABLE produced (key text, us bigint);
+\copy produced FROM '$ITEST_DIR/stamps'
+SELECT count(*), percentile_disc(0.50) WITHIN GROUP (ORDER BY ms),
+       percentile_disc(0.99) WITHIN GROUP (ORDER BY ms), max(ms)
+FROM (SELECT round(extract(epoch FROM max(pg_xact_commit_timestamp(pe.xmin))
+                                      - pg_xact_commit_timestamp(a.xmin)) * 1e3, 1) AS ms
+      FROM produced p
+      JOIN crvs.audit_log a ON a.entity = '$entity' AND a.entity_key = p.key AND a.action = 'create'
+      JOIN crvs.person_fact f ON f.source_key = p.key AND f.source_entity = '$entity'
+      JOIN crvs.person pe ON pe.personal_id = f.personal_id
+      GROUP BY p.key, a.xmin) l;
+EOS
+)
+    read -r lcnt l50 l99 lmx <<<"$lstats"
     jq -nc --arg topic "$topic" --argjson rate "$rate" --argjson n "$n" \
         --argjson achieved "$(fdiv "$n" "$(fsub "$t1" "$t0")")" \
         --argjson p50 "$p50" --argjson p95 "$p95" --argjson p99 "$p99" --argjson max "$mx" \
+        --argjson lcnt "${lcnt:-0}" --argjson l50 "${l50:-null}" --argjson l99 "${l99:-null}" \
+        --argjson lmx "${lmx:-null}" \
         '{kind:"latency", topic:$topic, rate:$rate, records:$n, produced_per_s:$achieved,
-          ms:{p50:$p50, p95:$p95, p99:$p99, max:$max}}' >>"$RESULTS"
-    itest_log "latency $topic at $rate/s: p50 $p50 ms, p99 $p99 ms, max $mx ms"
+          ms:{p50:$p50, p95:$p95, p99:$p99, max:$max},
+          linker_ms:{records:$lcnt, p50:$l50, p99:$l99, max:$lmx}}' >>"$RESULTS"
+    itest_log "latency $topic at $rate/s: p50 $p50 ms, p99 $p99 ms, max $mx ms; linker p50 $l50 ms, p99 $l99 ms ($lcnt records)"
+}
+
+# linker_run TOPIC N FIRST_NUMBER SEED: the linker's catch-up after a
+# backlog: N records stored by the instance with its linker off (the queue
+# fills; the ingest rate without the linker), then the instance restarted
+# with its linker on, timed until the queue is empty.
+linker_run() {
+    local topic=$1 n=$2 start=$3 seed=$4 base t0 t1 t2 t3
+    hub_stop_service "$topic" 1
+    [ -f "$ITEST_DIR/$topic.1.log" ] && mv "$ITEST_DIR/$topic.1.log" "$ITEST_DIR/$topic.1.log.prev"
+    CRVS_LINKER_ENABLED=false hub_start_service "$topic" 1
+    base=$(stored "$topic")
+    itest_log "linker catch-up: $topic, $n records stored with the linker off"
+    t0=$(now)
+    hub_ctl loadgen --topic "$topic" --count "$n" --seed "$seed" --start "$start" \
+        --publish --max-lag "$MAX_LAG" 2>"$ITEST_DIR/loadgen.out" \
+        || { cat "$ITEST_DIR/loadgen.out" >&2; itest_fail "loadgen failed"; }
+    wait_stored "$topic" $((base + n)) 3600
+    t1=$(now)
+    local backlog
+    backlog=$(queued)
+    itest_assert_eq "$backlog" "$n" "linker catch-up: records queued = records stored"
+    hub_stop_service "$topic" 1
+    settle
+    t2=$(now)
+    start_instances "$topic" 1
+    wait_linked 3600
+    t3=$(now)
+    jq -nc --arg topic "$topic" --argjson n "$n" \
+        --argjson ingest_rps "$(fdiv "$n" "$(fsub "$t1" "$t0")")" \
+        --argjson catchup_s "$(fsub "$t3" "$t2")" --argjson catchup_rps "$(fdiv "$n" "$(fsub "$t3" "$t2")")" \
+        '{kind:"linker", topic:$topic, records:$n, ingest_without_linker_per_s:$ingest_rps,
+          catchup_seconds:$catchup_s, catchup_per_s:$catchup_rps}' >>"$RESULTS"
+    itest_log "linker catch-up: $topic: ingest without the linker $(fdiv "$n" "$(fsub "$t1" "$t0")")/s, catch-up $(fdiv "$n" "$(fsub "$t3" "$t2")")/s"
 }
 
 seed=1
@@ -453,6 +530,7 @@ for topic in $TOPICS; do
         peer_run "$topic" "$n"
         start_instances "$topic" 1
     fi
+    linker_run "$topic" "$two" 80000000 $((seed++))
     settle
     first=20000000
     for rate in $RATES; do

@@ -211,8 +211,9 @@ typedef struct statement {
 
 /* The pipeline, in order. hub_w_empty only when asked (empty_after). */
 static const statement pipeline[] = {
-    {"hub_w_outcome", 0}, {"hub_w_delete", 0}, {"hub_w_insert", 0},
-    {"hub_w_audit", 2},   {"hub_w_link", 0},   {"hub_w_empty", 0},
+    {"hub_w_outcome", 0}, {"hub_w_delete", 0}, {"hub_w_insert", 0}, {"hub_w_audit", 2},
+    {"hub_w_queue", 0},   {"hub_w_facts", 0},  {"hub_w_linked", 0}, {"hub_w_items", 0},
+    {"hub_w_empty", 0},
 };
 
 static hub_pg_class prepare_one(PGconn *pg, const char *name, hub_buf *sql, int n_params,
@@ -356,16 +357,91 @@ static hub_pg_class prepare_statements(hub_apply *a, const hub_topic_info *t, ch
                 "ORDER BY s.ord");
     if ((c = prepare_one(pg, "hub_w_audit", &q, 2, errstr, errstr_size)) != HUB_PG_OK) goto done;
 
-    /* The linkage of the records that changed, in batch order. */
-    hub_buf_puts(&q, "SELECT crvs.link_records(");
+    /* The linkage's ingest side (crvs.link_records, 011_linker.sql, as set
+     * statements over the staged rows): each changed record queued for the
+     * linker with the persons and the judgment its previous version named,
+     * then its facts replaced, its linked record upserted and its
+     * record-level items replaced. */
+    static const char changed[] =
+        "pg_temp.hub_stage s JOIN pg_temp.hub_outcome o ON o.ord = s.ord AND o.final";
+    hub_buf_printf(&q, "WITH c AS (SELECT s.entity_key AS key, s.ord FROM %s "
+                       "WHERE o.old_id IS NOT NULL), "
+                       "gone AS (DELETE FROM crvs.person_fact pf WHERE pf.source_entity = ",
+                   changed);
     literal(&q, pg, t->entity);
-    hub_buf_puts(&q, ", jsonb_agg(jsonb_build_object('key', s.entity_key, "
-                "'facts', coalesce(s.person_facts, '[]'), "
-                "'reconcile', coalesce(s.reconcile, '[]'), "
-                "'created', o.old_id IS NULL) ORDER BY s.ord)) "
-                "FROM pg_temp.hub_stage s JOIN pg_temp.hub_outcome o ON o.ord = s.ord "
-                "WHERE o.final HAVING count(*) > 0");
-    if ((c = prepare_one(pg, "hub_w_link", &q, 0, errstr, errstr_size)) != HUB_PG_OK) goto done;
+    hub_buf_puts(&q, " AND pf.source_key = ANY (ARRAY(SELECT key FROM c)) "
+                     "RETURNING pf.source_key, pf.personal_id), "
+                     "before AS (SELECT source_key, array_agg(DISTINCT personal_id) AS ids "
+                     "FROM gone GROUP BY source_key), "
+                     "prior AS (SELECT l.source_key, l.cancels FROM crvs.linked_record l "
+                     "WHERE l.source_entity = ");
+    literal(&q, pg, t->entity);
+    hub_buf_printf(&q, " AND l.source_key = ANY (ARRAY(SELECT key FROM c)) "
+                       "AND l.cancels IS NOT NULL) "
+                       "INSERT INTO crvs.link_queue (entity, key, before_ids, before_cancels) "
+                       "SELECT ");
+    literal(&q, pg, t->entity);
+    hub_buf_printf(&q, ", s.entity_key, b.ids, p.cancels FROM %s "
+                       "LEFT JOIN before b ON b.source_key = s.entity_key "
+                       "LEFT JOIN prior p ON p.source_key = s.entity_key ORDER BY s.ord",
+                   changed);
+    if ((c = prepare_one(pg, "hub_w_queue", &q, 0, errstr, errstr_size)) != HUB_PG_OK) goto done;
+
+    hub_buf_puts(&q, "INSERT INTO crvs.person_fact (source_entity, source_key, role, personal_id, "
+                     "kind, effective_date, sex, birth_date, name, name_key, cancels, marriage) "
+                     "SELECT ");
+    literal(&q, pg, t->entity);
+    hub_buf_printf(&q, ", s.entity_key, f->>'role', f->>'personal_id', f->>'kind', "
+                       "(f->>'effective_date')::date, f->>'sex', (f->>'birth_date')::date, "
+                       "f->>'name', f->>'name_key', f->>'cancels', f->'marriage' "
+                       "FROM %s, jsonb_array_elements(s.person_facts) AS f "
+                       "WHERE f->>'personal_id' IS NOT NULL",
+                   changed);
+    if ((c = prepare_one(pg, "hub_w_facts", &q, 0, errstr, errstr_size)) != HUB_PG_OK) goto done;
+
+    hub_buf_puts(&q, "INSERT INTO crvs.linked_record AS l (source_entity, source_key, cancels, "
+                     "marriage, effective_date, kind) SELECT ");
+    literal(&q, pg, t->entity);
+    hub_buf_printf(&q, ", s.entity_key, x.cancels, x.marriage, x.effective_date, x.kind FROM %s, "
+                       "LATERAL (SELECT (array_agg(f->>'cancels') "
+                       "FILTER (WHERE f->>'cancels' IS NOT NULL))[1] AS cancels, "
+                       "(array_agg(f->'marriage') "
+                       "FILTER (WHERE jsonb_typeof(f->'marriage') = 'object'))[1] AS marriage, "
+                       "min((f->>'effective_date')::date) AS effective_date, "
+                       "min(f->>'kind') AS kind "
+                       "FROM jsonb_array_elements(coalesce(s.person_facts, '[]')) AS f) x "
+                       "ORDER BY s.ord "
+                       "ON CONFLICT (source_entity, source_key) DO UPDATE "
+                       "SET cancels = EXCLUDED.cancels, marriage = EXCLUDED.marriage, "
+                       "effective_date = EXCLUDED.effective_date, kind = EXCLUDED.kind, "
+                       "linked_at = now()",
+                   changed);
+    if ((c = prepare_one(pg, "hub_w_linked", &q, 0, errstr, errstr_size)) != HUB_PG_OK) goto done;
+
+    /* A new record has no items to close: only the scopes of corrected
+     * records and of records with items are named. */
+    char *ent = PQescapeLiteral(pg, t->entity, strlen(t->entity));
+    if (!ent) {
+        c = HUB_PG_FATAL;
+        snprintf(errstr, errstr_size, "out of memory");
+        goto done;
+    }
+    hub_buf_printf(&q, "SELECT crvs.reconcile_scopes(ARRAY(SELECT 'record:' || %1$s || ':' || "
+                       "s.entity_key FROM %2$s WHERE o.old_id IS NOT NULL "
+                       "OR jsonb_array_length(coalesce(s.reconcile, '[]')) > 0), "
+                       "(SELECT coalesce(jsonb_agg(jsonb_build_object("
+                       "'scope', 'record:' || %1$s || ':' || s.entity_key, "
+                       "'reason', it->>'reason', "
+                       "'natural_key', (it->>'reason') || '|' || %1$s || ':' || s.entity_key "
+                       "|| '|' || e.n, "
+                       "'personal_id', it->>'personal_id', "
+                       "'source_a', %1$s || ':' || s.entity_key, "
+                       "'detail', it->>'detail')), '[]') "
+                       "FROM %2$s, jsonb_array_elements(coalesce(s.reconcile, '[]')) "
+                       "WITH ORDINALITY AS e(it, n)))",
+                   ent, changed);
+    PQfreemem(ent);
+    if ((c = prepare_one(pg, "hub_w_items", &q, 0, errstr, errstr_size)) != HUB_PG_OK) goto done;
 
     hub_buf_puts(&q, "WITH x AS (DELETE FROM pg_temp.hub_outcome) DELETE FROM pg_temp.hub_stage");
     c = prepare_one(pg, "hub_w_empty", &q, 0, errstr, errstr_size);

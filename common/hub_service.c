@@ -11,6 +11,7 @@
 #include "hub_catalog.h"
 #include "hub_config.h"
 #include "hub_consumer.h"
+#include "hub_linker.h"
 #include "hub_log.h"
 #include "hub_loss.h"
 #include "hub_registry.h"
@@ -44,6 +45,12 @@ static const hub_config_setting service_settings[] = {
      "(development only: skip to the log start, logged and audited)"},
     {"offsets.fault.poll.ms", HUB_CFG_INT, "5000", 100, 600000,
      "how often a stopped partition looks for an operator's offsets reset"},
+    {"linker.enabled", HUB_CFG_BOOL, "true", 0, 0,
+     "fold queued records into persons and marriages (one process at a time per database folds; "
+     "the others stand by)"},
+    {"linker.batch", HUB_CFG_INT, "5000", 1, 1000000, "most queued records per linker transaction"},
+    {"linker.idle.ms", HUB_CFG_INT, "100", 1, 60000,
+     "the linker's wait after it emptied the queue or found another process folding"},
 };
 
 static void usage(const hub_service_spec *spec, hub_config *cfg)
@@ -66,6 +73,7 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
     hub_avro_decoder *dec = NULL;
     hub_telemetry *telemetry = NULL;
     hub_writer *writer = NULL;
+    hub_linker *linker = NULL;
     hub_log_init(spec->name, HUB_LOG_INFO);
     hub_config *cfg =
         hub_config_new(service_settings, sizeof service_settings / sizeof *service_settings);
@@ -189,11 +197,29 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
     if (run.on_loss == HUB_LOSS_CONTINUE)
         hub_log_warn("event=offsets_on_loss_continue reason=\"development only: broker data loss "
                      "is skipped (logged, counted, audited), not stopped\"");
+    if (hub_config_get_bool(cfg, "linker.enabled")) {
+        hub_linker_settings lset = {
+            .cfg = cfg,
+            .service = spec->name,
+            .batch = (int)hub_config_get_int(cfg, "linker.batch"),
+            .idle_ms = (int)hub_config_get_int(cfg, "linker.idle.ms"),
+            .backoff_initial_ms = wset.backoff_initial_ms,
+            .backoff_max_ms = wset.backoff_max_ms,
+            .stop = &stop_requested,
+            .telemetry = telemetry,
+        };
+        if (!(linker = hub_linker_start(&lset, err, sizeof err))) {
+            hub_log_error("event=linker_failed error=\"%s\"", err);
+            goto out;
+        }
+    }
     run.dec = dec;
     run.writer = writer;
     run.wset = &wset;
     status = hub_consumer_run(&run);
 out:
+    stop_requested = 1; /* the consumer returned: the linker stops too */
+    hub_linker_join(linker);
     hub_telemetry_destroy(telemetry); /* after the consumer: its callbacks report */
     hub_writer_free(writer);
     hub_avro_decoder_destroy(dec);

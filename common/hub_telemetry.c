@@ -21,6 +21,8 @@ struct hub_telemetry {
     hub_series *retry_connect, *retry_claim, *retry_batch;
     hub_series *lookup_ok, *lookup_not_found, *lookup_error;
     hub_series *loss_stopped, *loss_continued, *skipped;
+    hub_series *link_records, *link_folds, *link_failures, *link_delay, *link_fold_seconds,
+        *link_queue, *link_queue_age;
 
     _Atomic int64_t last_tick_ms; /* CLOCK_MONOTONIC */
     _Atomic int assigned_now;
@@ -171,6 +173,43 @@ static bool register_all(hub_telemetry *t, const char *version, char *err, size_
                                "Messages known lost that offsets.on.loss = continue skipped.",
                                NULL, err, err_size));
     t->skipped = hub_metric_series(f, NULL);
+
+    FAMILY(hub_metrics_counter(m, "crvs_linker_records_total",
+                               "Queued records this process's linker folded into persons, "
+                               "judgments and marriages.",
+                               NULL, err, err_size));
+    t->link_records = hub_metric_series(f, NULL);
+    FAMILY(hub_metrics_counter(m, "crvs_linker_folds_total",
+                               "Linker transactions that folded at least one record.", NULL, err,
+                               err_size));
+    t->link_folds = hub_metric_series(f, NULL);
+    FAMILY(hub_metrics_counter(m, "crvs_linker_failures_total",
+                               "Linker transactions that failed (each is logged and tried "
+                               "again; the queue keeps its records).",
+                               NULL, err, err_size));
+    t->link_failures = hub_metric_series(f, NULL);
+    FAMILY(hub_metrics_histogram(m, "crvs_linker_delay_seconds",
+                                 "Per folded record, from its batch queueing it to the fold's "
+                                 "commit (an upper bound: the oldest record of the fold).",
+                                 NULL, kafka_delay_bounds, N(kafka_delay_bounds), err, err_size));
+    t->link_delay = hub_metric_series(f, NULL);
+    FAMILY(hub_metrics_histogram(m, "crvs_linker_transaction_seconds",
+                                 "Linker transactions that folded records, start to commit.",
+                                 NULL, tx_bounds, N(tx_bounds), err, err_size));
+    t->link_fold_seconds = hub_metric_series(f, NULL);
+    FAMILY(hub_metrics_gauge(m, "crvs_linker_queue_records",
+                             "Records waiting for the linker in the database (counted up to "
+                             "1,000,000); absent in a process whose linker is off or standing "
+                             "by.",
+                             NULL, err, err_size));
+    t->link_queue = hub_metric_series(f, NULL);
+    FAMILY(hub_metrics_gauge(m, "crvs_linker_queue_age_seconds",
+                             "Age of the oldest record waiting for the linker (0: none); "
+                             "absent as crvs_linker_queue_records.",
+                             NULL, err, err_size));
+    t->link_queue_age = hub_metric_series(f, NULL);
+    hub_gauge_clear(t->link_queue);
+    hub_gauge_clear(t->link_queue_age);
 #undef FAMILY
     return true;
 }
@@ -425,4 +464,31 @@ void hub_telemetry_registry_lookup(const char *outcome)
     if (!strcmp(outcome, "ok")) hub_counter_inc(t->lookup_ok);
     else if (!strcmp(outcome, "not_found")) hub_counter_inc(t->lookup_not_found);
     else hub_counter_inc(t->lookup_error);
+}
+
+void hub_telemetry_linker_fold(hub_telemetry *t, uint64_t records, double delay_s, double tx_s)
+{
+    if (!t) return;
+    hub_counter_add(t->link_records, records);
+    hub_counter_inc(t->link_folds);
+    hub_histogram_observe(t->link_fold_seconds, tx_s);
+    for (uint64_t i = 0; i < records; i++) hub_histogram_observe(t->link_delay, delay_s);
+}
+
+void hub_telemetry_linker_failure(hub_telemetry *t)
+{
+    if (!t) return;
+    hub_counter_inc(t->link_failures);
+}
+
+void hub_telemetry_linker_queue(hub_telemetry *t, bool known, double records, double age_s)
+{
+    if (!t) return;
+    if (!known) {
+        hub_gauge_clear(t->link_queue);
+        hub_gauge_clear(t->link_queue_age);
+        return;
+    }
+    hub_gauge_set(t->link_queue, records);
+    hub_gauge_set(t->link_queue_age, age_s);
 }

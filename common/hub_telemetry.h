@@ -74,6 +74,14 @@ void hub_telemetry_batch(hub_telemetry *t, size_t n_messages, double tx_seconds,
 void hub_telemetry_message(hub_telemetry *t, int64_t commit_ms, int64_t kafka_ms,
                            int64_t event_ms, const char *dead_letter_reason);
 
+/* The linker (hub_linker): a committed fold of `records` queued records,
+ * the oldest queued delay_s before the commit, in a transaction of tx_s;
+ * a failed fold; what waits in the queue (known false: this process does
+ * not know, its linker is off or another process's folds). */
+void hub_telemetry_linker_fold(hub_telemetry *t, uint64_t records, double delay_s, double tx_s);
+void hub_telemetry_linker_failure(hub_telemetry *t);
+void hub_telemetry_linker_queue(hub_telemetry *t, bool known, double records, double age_s);
+
 /* librdkafka statistics (the JSON of the stats callback): sets the lag of
  * each partition of every topic from partitions.<p>.consumer_lag. Where
  * librdkafka does not know it (-1, nothing committed to Kafka yet) and

@@ -41,6 +41,7 @@ typedef struct ctl_status_opts {
     bool json;
     int watch_s;                                          /* 0: once */
     long long max_lag, max_commit_age_s, max_dl_per_hour; /* -1: no threshold */
+    long long max_linker_age_s;                           /* -1: no threshold */
 } ctl_status_opts;
 /* A consumer for watermarks and lag ages; NULL after printing why. */
 rd_kafka_t *ctl_status_kafka(ctl *c);

@@ -285,7 +285,7 @@ static int usage(void)
     fprintf(stderr,
             "usage: crvsctl serve [--bind ADDR] [--port N] [--token-file F] [--interval S]\n"
             "                     [--topic T]... [--max-lag N] [--max-commit-age S]\n"
-            "                     [--max-dead-letters-per-hour N]\n"
+            "                     [--max-dead-letters-per-hour N] [--max-linker-age S]\n"
             "the console: a read-only page at http://ADDR:PORT/ (default 127.0.0.1:9400);\n"
             "a token file is required when ADDR is not a loopback address\n");
     return CTL_USAGE;
@@ -301,12 +301,14 @@ int ctl_serve(ctl *c, int argc, char **argv)
                                          {"max-lag", required_argument, NULL, 'l'},
                                          {"max-commit-age", required_argument, NULL, 'a'},
                                          {"max-dead-letters-per-hour", required_argument, NULL, 'd'},
+                                         {"max-linker-age", required_argument, NULL, 'k'},
                                          {NULL, 0, NULL, 0}};
-    ctl_status_opts o = {.max_lag = -1, .max_commit_age_s = -1, .max_dl_per_hour = -1};
+    ctl_status_opts o = {.max_lag = -1, .max_commit_age_s = -1, .max_dl_per_hour = -1,
+                         .max_linker_age_s = -1};
     const char *bind = "127.0.0.1", *token_file = NULL;
     int port = 9400, interval = 10, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "b:p:T:i:t:l:a:d:", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "b:p:T:i:t:l:a:d:k:", opts, NULL)) != -1) {
         char *end = NULL;
         long long v = optarg ? strtoll(optarg, &end, 10) : 0;
         bool number = optarg && end != optarg && *end == '\0' && v >= 0;
@@ -336,6 +338,10 @@ int ctl_serve(ctl *c, int argc, char **argv)
         case 'd':
             if (!number) return usage();
             o.max_dl_per_hour = v;
+            break;
+        case 'k':
+            if (!number) return usage();
+            o.max_linker_age_s = v;
             break;
         default: return usage();
         }

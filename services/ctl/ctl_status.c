@@ -386,6 +386,40 @@ static json_t *gather_reconciliation(PGconn *conn, bool *failed)
     return json_pack("{s:I, s:o}", "open", (json_int_t)total, "by_reason", by_reason);
 }
 
+/* The linker: what waits in its queue and the processes that run one;
+ * null before the migration that made it. */
+static json_t *gather_linker(PGconn *conn, bool *failed)
+{
+    PGresult *res = ctl_pg_query(
+        conn, "status",
+        "SELECT to_regclass('crvs.link_queue') IS NOT NULL, "
+        "(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name LIKE '%-linker')",
+        0, NULL);
+    if (!res) {
+        *failed = true;
+        return json_null();
+    }
+    bool exists = PQgetvalue(res, 0, 0)[0] == 't';
+    long long linkers = atoll(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (!exists) return json_null();
+    res = ctl_pg_query(conn, "status",
+                       "SELECT records, oldest_age, crvs.linker_active() FROM crvs.link_lag(1000000)",
+                       0, NULL);
+    if (!res) {
+        *failed = true;
+        return json_null();
+    }
+    json_t *l = json_pack("{s:I, s:f, s:I, s:o}", "queue_records",
+                          (json_int_t)atoll(PQgetvalue(res, 0, 0)), "oldest_age_seconds",
+                          strtod(PQgetvalue(res, 0, 1), NULL), "linkers_connected",
+                          (json_int_t)linkers, "active",
+                          PQgetisnull(res, 0, 2) ? json_null() : json_string(PQgetvalue(res, 0, 2)));
+    PQclear(res);
+    return l;
+}
+
 json_t *ctl_status_gather(rd_kafka_t *rk, PGconn *conn, const ctl_status_opts *o)
 {
     want wants[MAX_TOPICS * 2];
@@ -409,6 +443,7 @@ json_t *ctl_status_gather(rd_kafka_t *rk, PGconn *conn, const ctl_status_opts *o
         goto fail;
     bool failed = false;
     json_object_set_new(doc, "reconciliation", gather_reconciliation(conn, &failed));
+    json_object_set_new(doc, "linker", gather_linker(conn, &failed));
     if (failed) goto fail;
     /* The bookkeeping field served its purpose. */
     size_t i, j;
@@ -469,6 +504,16 @@ json_t *ctl_status_check(json_t *doc, const ctl_status_opts *o)
         if (o->max_dl_per_hour >= 0 && dl > o->max_dl_per_hour)
             breach(list, "%s: %lld dead letters in the last hour > --max-dead-letters-per-hour %lld",
                    name, dl, o->max_dl_per_hour);
+    }
+    json_t *linker = json_object_get(doc, "linker");
+    if (json_is_object(linker) && o->max_linker_age_s >= 0) {
+        double age = json_number_value(json_object_get(linker, "oldest_age_seconds"));
+        if (age > (double)o->max_linker_age_s)
+            breach(list, "linker: oldest queued record %.0f s old > --max-linker-age %lld (%lld "
+                         "queued, %lld linkers connected)",
+                   age, o->max_linker_age_s,
+                   (long long)json_integer_value(json_object_get(linker, "queue_records")),
+                   (long long)json_integer_value(json_object_get(linker, "linkers_connected")));
     }
     json_object_set(doc, "breaches", list);
     json_object_set_new(doc, "ok", json_boolean(json_array_size(list) == 0));
@@ -578,6 +623,20 @@ static void print_screen(json_t *doc)
     } else {
         printf("\nreconciliation items open: -\n");
     }
+    json_t *linker = json_object_get(doc, "linker");
+    if (json_is_object(linker)) {
+        char age[24];
+        long long queued = (long long)json_integer_value(json_object_get(linker, "queue_records"));
+        long long linkers =
+            (long long)json_integer_value(json_object_get(linker, "linkers_connected"));
+        fmt_age(json_object_get(linker, "oldest_age_seconds"), age, sizeof age);
+        const char *active = json_string_value(json_object_get(linker, "active"));
+        printf("linker: %lld%s records waiting%s%s%s; %lld linker%s connected, %s%s%s\n", queued,
+               queued >= 1000000 ? " or more" : "", queued ? " (oldest " : "",
+               queued ? age : "", queued ? ")" : "", linkers, linkers == 1 ? "" : "s",
+               active ? "active: " : "none active", active ? active : "",
+               queued && !active ? ": NOTHING FOLDS (start a service with linker.enabled)" : "");
+    }
     json_t *breaches = json_object_get(doc, "breaches");
     if (json_array_size(breaches) == 0) {
         printf("thresholds: ok\n");
@@ -606,6 +665,7 @@ static int usage(void)
             "usage: crvsctl status [--topic T]... [--json] [--watch [SECONDS]]\n"
             "                      [--max-lag N] [--max-commit-age S] "
             "[--max-dead-letters-per-hour N]\n"
+            "                      [--max-linker-age S]\n"
             "exit status: 0 ok, 2 a threshold breached or broker data loss, 1 error\n"
             "(a usage error too: 2\n"
             "means breached and nothing else, for cron and monitoring)\n");
@@ -620,12 +680,14 @@ int ctl_status(ctl *c, int argc, char **argv)
                                          {"max-lag", required_argument, NULL, 'l'},
                                          {"max-commit-age", required_argument, NULL, 'a'},
                                          {"max-dead-letters-per-hour", required_argument, NULL, 'd'},
+                                         {"max-linker-age", required_argument, NULL, 'k'},
                                          {NULL, 0, NULL, 0}};
-    ctl_status_opts o = {.max_lag = -1, .max_commit_age_s = -1, .max_dl_per_hour = -1};
+    ctl_status_opts o = {.max_lag = -1, .max_commit_age_s = -1, .max_dl_per_hour = -1,
+                         .max_linker_age_s = -1};
     int opt;
     long long v;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "t:jw::l:a:d:", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "t:jw::l:a:d:k:", opts, NULL)) != -1) {
         switch (opt) {
         case 't':
             if (o.n_topics == MAX_TOPICS) return usage();
@@ -649,6 +711,9 @@ int ctl_status(ctl *c, int argc, char **argv)
             break;
         case 'd':
             if (!ctl_parse_count(optarg, &o.max_dl_per_hour)) return usage();
+            break;
+        case 'k':
+            if (!ctl_parse_count(optarg, &o.max_linker_age_s)) return usage();
             break;
         default: return usage();
         }

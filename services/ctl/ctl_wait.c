@@ -1,7 +1,8 @@
 /* crvsctl wait: returns when, for every partition of the given topics, the
  * offset stored in PostgreSQL by the topic's service has reached the log
- * end on the broker; that is, every message published so far is in the
- * registry or in the dead letters.
+ * end on the broker, and the linker's queue is empty; that is, every
+ * message published so far is in the registry or in the dead letters, and
+ * the persons and marriages it names are folded.
  *
  * A partition that lost data on the broker (its stored offset behind the
  * log start or ahead of the log end, or a fault a service recorded) is
@@ -93,6 +94,20 @@ static long long topic_lag(rd_kafka_t *rk, PGconn *conn, const char *topic, cons
     return lag;
 }
 
+/* Records waiting for the linker (crvs.link_queue); 0 before the migration
+ * that made it, -1 on error. */
+static long long link_queue(PGconn *conn)
+{
+    PGresult *res = ctl_pg_query(conn, "wait",
+                                 "SELECT CASE WHEN to_regclass('crvs.link_queue') IS NULL THEN 0 "
+                                 "ELSE (SELECT records FROM crvs.link_lag(1000000)) END",
+                                 0, NULL);
+    if (!res) return -1;
+    long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return n;
+}
+
 int ctl_wait(ctl *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"topic", required_argument, NULL, 't'},
@@ -150,14 +165,24 @@ int ctl_wait(ctl *c, int argc, char **argv)
             status = WAIT_DATA_LOSS;
             break;
         }
+        long long unlinked = 0;
         if (!error && lag == 0 && n_broken == 0) {
-            printf("all %lld messages stored\n", total);
-            status = CTL_OK;
-            break;
+            if ((unlinked = link_queue(conn)) == 0) {
+                printf("all %lld messages stored\n", total);
+                status = CTL_OK;
+                break;
+            }
+            if (unlinked < 0) error = true;
         }
         if (time(NULL) >= deadline) {
-            fprintf(stderr, "crvsctl wait: timed out after %d s with %lld of %lld messages "
-                            "not yet stored\n", timeout_s, lag, total);
+            if (unlinked > 0)
+                fprintf(stderr, "crvsctl wait: timed out after %d s with all %lld messages "
+                                "stored but %lld records not yet linked (is a service with "
+                                "linker.enabled running? crvsctl status)\n",
+                        timeout_s, total, unlinked);
+            else
+                fprintf(stderr, "crvsctl wait: timed out after %d s with %lld of %lld messages "
+                                "not yet stored\n", timeout_s, lag, total);
             break;
         }
         struct timespec ts = {0, 200 * 1000000L};

@@ -126,19 +126,21 @@ itest_assert_eq "$(itest_psql "SELECT detail->>'comment' FROM crvs.audit_log WHE
 hub_ctl reconcile list --status resolved | grep -q "birth_date_mismatch" || itest_fail "resolved item not listed"
 if hub_ctl reconcile resolve 999999 --comment x >/dev/null 2>&1; then itest_fail "resolving a missing item succeeded"; fi
 
-# A marriage load that loses a deadlock to a service's transaction is rolled
-# back and run again. Here a session stands in for the service: it locks the
-# spouse whose ID sorts second, then (while the load, which locks in ID
-# order, holds the first and waits for the second) the first; only the load checks for the deadlock (the session's
-# deadlock_timeout is long), so the load is the one PostgreSQL aborts.
+# A marriage load that loses a deadlock is rolled back and run again. The
+# load takes the linker lock before the marriage's row (crvs.register_marriage),
+# so the hub's own transactions cannot deadlock with it; a session stands in
+# for one that could: it locks the marriage's row, then (while the load holds
+# the linker lock and waits for the row) the linker lock. Only the load checks
+# for the deadlock (the session's deadlock_timeout is long), so the load is the
+# one PostgreSQL aborts.
 P1=001090000901 P2=001190000902
-lock() { echo "SELECT pg_advisory_xact_lock(hashtextextended('person:$1', 0));"; }
+itest_psql "SELECT crvs.register_marriage('UBND xã Thử', '1/2020', '2020-02-02', '$P1', '$P2', 'test')" linkage_1 >/dev/null
 psql -XAtq -d linkage_1 -v ON_ERROR_STOP=1 >"$ITEST_DIR/locker.log" 2>&1 <<EOS &
 SET deadlock_timeout = '20s';
 BEGIN;
-$(lock $P2)
+SELECT 1 FROM crvs.marriage WHERE registration_number = '1/2020' FOR UPDATE;
 SELECT pg_sleep(0.6);
-$(lock $P1)
+SELECT crvs.linker_lock(true);
 SELECT pg_sleep(0.5);
 COMMIT;
 EOS

@@ -113,6 +113,19 @@ function renderDeadLetters(doc) {
   if (!tbody.firstChild) row(tbody, [{text: "none in the last day"}, {text: ""}, {text: ""}, {text: ""}, {text: ""}]);
 }
 
+function renderLinker(doc) {
+  const l = doc.linker;
+  document.getElementById("linker-queue").textContent = l ? l.queue_records : "-";
+  let text = "the person registry is not migrated";
+  if (l) {
+    text = (l.queue_records ? "oldest queued " + Math.round(l.oldest_age_seconds) + " s ago; " : "") +
+      l.linkers_connected + " linker" + (l.linkers_connected === 1 ? "" : "s") + " connected, " +
+      (l.active ? "active: " + l.active : "none active") +
+      (l.queue_records && !l.active ? ": nothing folds (start a service with linker.enabled)" : "");
+  }
+  document.getElementById("linker-detail").textContent = text;
+}
+
 function renderReconciliation(doc) {
   const rec = doc.reconciliation;
   document.getElementById("reconciliation-open").textContent = rec ? rec.open : "-";
@@ -210,6 +223,7 @@ function render(doc) {
   renderServices(doc);
   renderDataLoss(doc);
   renderDeadLetters(doc);
+  renderLinker(doc);
   renderReconciliation(doc);
   renderCharts(doc);
   if (doc.refresh_s) refreshSeconds = doc.refresh_s;

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The linker (docs/linkage.md, "The linker"): records stored by a service
+# whose linker is off wait in the queue, and an operator sees it (status,
+# its threshold, wait); a service with its linker on folds them; of two
+# linkers one is active and the other stands by, and takes over when the
+# active one is killed; the fold's figures reach /metrics.
+set -euo pipefail
+. "$(dirname "$0")/hub.sh"
+hub_setup
+itest_require curl jq
+
+# until TIMEOUT WHAT CMD...: runs CMD every 0.2 s until it succeeds.
+until_ok() {
+    local deadline=$((SECONDS + $1)) what=$2
+    shift 2
+    until "$@"; do
+        [ $SECONDS -lt $deadline ] || itest_fail "waited for $what"
+        sleep 0.2
+    done
+}
+
+# Births stored by a service whose linker is off.
+"$CTL" loadgen --topic birth-certificate --count 20 --seed 5 > "$ITEST_DIR/births.jsonl"
+hub_ctl publish --topic birth-certificate "$ITEST_DIR/births.jsonl" >/dev/null
+CRVS_LINKER_ENABLED=false hub_start_service birth-certificate
+itest_wait_for "SELECT count(*) FROM crvs.birth_certificate" 20 60
+sleep 1 # a linker, were one on, would have folded by now
+itest_assert_eq "$(itest_psql "SELECT count(*) FROM crvs.link_queue")" 20 "records queued"
+itest_assert_eq "$(itest_psql "SELECT count(*) FROM crvs.person")" 0 "persons before any linker"
+itest_assert_eq "$(itest_psql "SELECT count(DISTINCT source_key) FROM crvs.person_fact")" 20 "facts stated by the ingest"
+
+# What an operator sees: status (screen, JSON, threshold) and wait.
+out=$(hub_ctl status) || itest_fail "status failed: $out"
+grep -q "^linker: 20 records waiting (oldest .*); 0 linkers connected, none active: NOTHING FOLDS" <<<"$out" \
+    || itest_fail "status does not show the waiting records: $(grep linker <<<"$out")"
+itest_assert_eq "$(hub_ctl status --json | jq -c '.linker | [.queue_records, .linkers_connected, .active]')" \
+    '[20,0,null]' "status --json linker"
+rc=0; out=$(hub_ctl status --max-linker-age 0) || rc=$?
+itest_assert_eq "$rc" 2 "status --max-linker-age 0 exit status"
+grep -q "BREACHED linker: oldest queued record .* > --max-linker-age 0 (20 queued, 0 linkers connected)" <<<"$out" \
+    || itest_fail "no linker breach: $(grep -i breach <<<"$out")"
+rc=0; hub_ctl wait --topic birth-certificate --timeout 2 >/dev/null 2>"$ITEST_DIR/wait.err" || rc=$?
+itest_assert_eq "$rc" 1 "wait exit status with records not linked"
+grep -q "all 20 messages stored but 20 records not yet linked" "$ITEST_DIR/wait.err" \
+    || itest_fail "wait does not say why: $(cat "$ITEST_DIR/wait.err")"
+
+# A service with its linker on (another topic's) folds them.
+port=$(itest_free_port)
+CRVS_HTTP_PORT=$port hub_start_service death-notice 1
+hub_wait_stored 60 birth-certificate
+itest_assert_eq "$(itest_psql "SELECT count(*) FROM crvs.link_queue")" 0 "queue after the linker"
+mothers=$(jq -r '.mother.personal_id' "$ITEST_DIR/births.jsonl" | sort -u | wc -l)
+itest_assert_eq "$(itest_psql "SELECT count(DISTINCT personal_id) FROM crvs.person p JOIN crvs.person_fact f USING (personal_id)
+                               WHERE f.role = 'mother'")" "$mothers" "mothers in the person registry"
+grep -q "event=linker_active" "$ITEST_DIR/death-notice.1.log" || itest_fail "the death-notice linker did not become active"
+if grep -q "event=linker_started" "$ITEST_DIR/birth-certificate.1.log"; then
+    itest_fail "the birth-certificate service started a linker with linker.enabled = false"
+fi
+curl -sf "http://127.0.0.1:$port/metrics" > "$ITEST_DIR/metrics.txt" || itest_fail "GET /metrics failed"
+itest_assert_eq "$(awk '/^crvs_linker_records_total/ { print $2 }' "$ITEST_DIR/metrics.txt")" 20 "crvs_linker_records_total"
+itest_assert_eq "$(awk '/^crvs_linker_delay_seconds_count/ { print $2 }' "$ITEST_DIR/metrics.txt")" 20 "crvs_linker_delay_seconds_count"
+gauge() { curl -sf "http://127.0.0.1:$port/metrics" | grep -q '^crvs_linker_queue_records{service="death-notice"} 0$'; }
+until_ok 10 "the queue gauge" gauge
+out=$(hub_ctl status)
+grep -q "^linker: 0 records waiting; 1 linker connected, active: death-notice-linker" <<<"$out" \
+    || itest_fail "status after the fold: $(grep linker <<<"$out")"
+
+# A second linker stands by; the active one killed, it takes over.
+hub_start_service divorce-judgment 1
+until_ok 20 "the divorce-judgment linker standing by" grep -q "event=linker_standing_by" "$ITEST_DIR/divorce-judgment.1.log"
+hub_stop_service death-notice 1 KILL
+until_ok 20 "the divorce-judgment linker active" grep -q "event=linker_active" "$ITEST_DIR/divorce-judgment.1.log"
+"$CTL" loadgen --topic birth-certificate --count 5 --seed 6 --start 1000 > "$ITEST_DIR/more.jsonl"
+hub_ctl publish --topic birth-certificate "$ITEST_DIR/more.jsonl" >/dev/null
+hub_wait_stored 60 birth-certificate
+itest_assert_eq "$(itest_psql "SELECT count(DISTINCT personal_id) FROM crvs.person p JOIN crvs.person_fact f USING (personal_id)
+                               WHERE f.role = 'mother'")" \
+    "$(cat "$ITEST_DIR/births.jsonl" "$ITEST_DIR/more.jsonl" | jq -r '.mother.personal_id' | sort -u | wc -l)" \
+    "mothers after the takeover"
+itest_log "ok"
