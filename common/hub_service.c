@@ -32,7 +32,7 @@ static const hub_config_setting service_settings[] = {
     {"topic", HUB_CFG_STRING, NULL, 0, 0, "topic to consume (default: the service's own)"},
     {"log.level", HUB_CFG_STRING, "info", 0, 0, "error | warn | info | debug"},
     {"schema.catalog", HUB_CFG_STRING, HUB_SCHEMA_DIR, 0, 0, "folder with catalog.tsv and .avsc files"},
-    {"batch.max.messages", HUB_CFG_INT, "500", 1, 100000, "most messages per transaction"},
+    {"batch.max.messages", HUB_CFG_INT, "1000", 1, 100000, "most messages per transaction"},
     {"batch.linger.ms", HUB_CFG_INT, "5", 0, 60000,
      "longest wait for more messages before a batch is written"},
     {"retry.backoff.initial.ms", HUB_CFG_INT, "100", 1, 60000, "first wait after a transient error"},

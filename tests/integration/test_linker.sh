@@ -3,7 +3,8 @@
 # whose linker is off wait in the queue, and an operator sees it (status,
 # its threshold, wait); a service with its linker on folds them; of two
 # linkers one is active and the other stands by, and takes over when the
-# active one is killed; the fold's figures reach /metrics.
+# active one is killed; the fold's figures reach /metrics; a linker killed
+# between folds loses nothing and folds nothing twice.
 set -euo pipefail
 . "$(dirname "$0")/hub.sh"
 hub_setup
@@ -77,4 +78,31 @@ itest_assert_eq "$(itest_psql "SELECT count(DISTINCT personal_id) FROM crvs.pers
                                WHERE f.role = 'mother'")" \
     "$(cat "$ITEST_DIR/births.jsonl" "$ITEST_DIR/more.jsonl" | jq -r '.mother.personal_id' | sort -u | wc -l)" \
     "mothers after the takeover"
+
+# kill -9 of the active linker in the middle of a backlog: folds of 200
+# records, the process killed once some committed and some did not.
+hub_stop_all_services
+CRVS_LINKER_ENABLED=false hub_start_service birth-certificate 2
+"$CTL" loadgen --topic birth-certificate --count 3000 --seed 7 --start 5000 > "$ITEST_DIR/backlog.jsonl"
+hub_ctl publish --topic birth-certificate "$ITEST_DIR/backlog.jsonl" >/dev/null
+itest_wait_for "SELECT count(*) FROM crvs.link_queue" 3000 120
+CRVS_LINKER_BATCH=200 hub_start_service death-notice 2
+queued() { itest_psql "SELECT count(*) FROM crvs.link_queue"; }
+part_folded() { local q; q=$(queued); [ "$q" -lt 2600 ] && [ "$q" -gt 0 ]; }
+until_ok 60 "some folds committed" part_folded
+hub_stop_service death-notice 2 KILL
+left=$(queued)
+[ "$left" -gt 0 ] || itest_fail "the linker finished before it was killed (premise)"
+itest_log "killed the active linker with $left of 3000 records queued"
+hub_start_service death-notice 3
+hub_wait_stored 120 birth-certificate
+all=$(cat "$ITEST_DIR"/births.jsonl "$ITEST_DIR"/more.jsonl "$ITEST_DIR"/backlog.jsonl | jq -r '.mother.personal_id' | sort -u | wc -l)
+itest_assert_eq "$(itest_psql "SELECT count(DISTINCT personal_id) FROM crvs.person p JOIN crvs.person_fact f USING (personal_id)
+                               WHERE f.role = 'mother'")" "$all" "mothers after the kill"
+itest_assert_eq "$(itest_psql "SELECT count(*) FROM (SELECT personal_id FROM crvs.person_history WHERE field = 'person'
+                               AND new_value = 'present' GROUP BY personal_id HAVING count(*) > 1) d")" 0 \
+    "persons entered into the history twice"
+itest_assert_eq "$(itest_psql "SELECT count(*) FROM crvs.person p WHERE NOT EXISTS (
+                               SELECT 1 FROM crvs.person_history h WHERE h.personal_id = p.personal_id AND h.field = 'person')")" 0 \
+    "persons without their history row"
 itest_log "ok"
