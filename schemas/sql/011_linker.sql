@@ -142,9 +142,10 @@ BEGIN
 END
 $$;
 
--- A fold: up to p_limit queued rows (NULL: all), oldest first,
--- and deletes them, in the caller's transaction. p_wait false: returns
--- records -1 at once when another transaction holds the linker lock.
+-- A fold: up to p_limit queued rows (NULL: all), oldest first, or only
+-- the rows p_only names, and deletes them, in the caller's transaction.
+-- p_wait false: returns records -1 at once when another transaction holds
+-- the linker lock.
 -- Everything the rows touch is recomputed once, from the committed facts:
 --   judgments: the divorce records themselves, the judgments they cancel
 --     now and before, the cancellations naming them, and the judgments
@@ -157,6 +158,7 @@ $$;
 -- oldest_age: seconds from the oldest row's queueing to now (an upper bound
 -- of the delay of every folded record, up to the commit).
 CREATE FUNCTION crvs.link_drain(p_limit integer, p_wait boolean DEFAULT true,
+                                p_only bigint[] DEFAULT NULL,
                                 OUT records integer, OUT oldest_age double precision)
 LANGUAGE plpgsql
 SET enable_seqscan = off SET jit = off AS $$
@@ -177,8 +179,13 @@ BEGIN
         RETURN;
     END IF;
     -- After the lock: a fold committed meanwhile has deleted its rows.
-    SELECT array_agg(id ORDER BY id) INTO qids
-    FROM (SELECT id FROM crvs.link_queue ORDER BY id LIMIT p_limit) s;
+    IF p_only IS NULL THEN
+        SELECT array_agg(id ORDER BY id) INTO qids
+        FROM (SELECT id FROM crvs.link_queue ORDER BY id LIMIT p_limit) s;
+    ELSE
+        SELECT array_agg(id ORDER BY id) INTO qids
+        FROM crvs.link_queue WHERE id = ANY (p_only);
+    END IF;
     IF qids IS NULL THEN
         RETURN;
     END IF;
@@ -273,7 +280,9 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- One record's linkage at once, for SQL callers (tests, tools): its facts,
--- then everything queued folded, in one transaction holding the linker lock.
+-- then its fold, in one transaction holding the linker lock. Only its own
+-- queue row is folded: the rest of the queue is the linker's, which may be
+-- a backlog of millions.
 CREATE OR REPLACE FUNCTION crvs.person_link(p_entity text, p_key text, p_facts jsonb,
                                             p_reconcile jsonb, p_meta jsonb)
 RETURNS void LANGUAGE plpgsql AS $$
@@ -281,14 +290,15 @@ BEGIN
     PERFORM crvs.linker_lock(true);
     PERFORM crvs.link_records(p_entity, jsonb_build_array(jsonb_build_object(
         'key', p_key, 'facts', coalesce(p_facts, '[]'), 'reconcile', p_reconcile)));
-    PERFORM crvs.link_drain(NULL);
+    PERFORM crvs.link_drain(NULL, true, ARRAY[currval('crvs.link_queue_id_seq')]);
 END
 $$;
 
 -- Loads one marriage of the register (idempotent by office and number),
 -- states its facts (both spouses married from the registration date) and
--- folds what it touches, holding the linker lock first, so that a fold in
--- progress never waits on this marriage's row while this waits on the fold.
+-- folds what it touches (its own queue row only, as crvs.person_link),
+-- holding the linker lock first, so that a fold in progress never waits on
+-- this marriage's row while this waits on the fold.
 CREATE OR REPLACE FUNCTION crvs.register_marriage(p_office text, p_number text, p_date date,
                                                   p_spouse_a text, p_spouse_b text,
                                                   p_source text)
@@ -297,6 +307,7 @@ DECLARE
     mid bigint;
     key text := p_office || '/' || p_number;
     before text[];
+    queued bigint;
 BEGIN
     PERFORM crvs.linker_lock(true);
     INSERT INTO crvs.marriage (registry_office, registration_number, registration_date,
@@ -319,8 +330,9 @@ BEGIN
     VALUES ('linkage', 'register', 'marriage', key, p_source,
             jsonb_build_object('registration_date', p_date));
     INSERT INTO crvs.link_queue (entity, key, before_ids, marriage_id)
-    VALUES ('marriage', key, before, mid);
-    PERFORM crvs.link_drain(NULL);
+    VALUES ('marriage', key, before, mid)
+    RETURNING id INTO queued;
+    PERFORM crvs.link_drain(NULL, true, ARRAY[queued]);
     RETURN mid;
 END
 $$;

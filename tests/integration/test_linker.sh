@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The linker (docs/linkage.md, "The linker"): records stored by a service
 # whose linker is off wait in the queue, and an operator sees it (status,
-# its threshold, wait); a service with its linker on folds them; of two
+# its threshold, wait); a marriage load folds only its own record; a
+# service with its linker on folds them; of two
 # linkers one is active and the other stands by, and takes over when the
 # active one is killed; the fold's figures reach /metrics; a linker killed
 # between folds loses nothing and folds nothing twice.
@@ -44,6 +45,15 @@ rc=0; hub_ctl wait --topic birth-certificate --timeout 2 >/dev/null 2>"$ITEST_DI
 itest_assert_eq "$rc" 1 "wait exit status with records not linked"
 grep -q "all 20 messages stored but 20 records not yet linked" "$ITEST_DIR/wait.err" \
     || itest_fail "wait does not say why: $(cat "$ITEST_DIR/wait.err")"
+
+# A marriage load folds its own record at once, and only it: the backlog
+# stays the linker's.
+printf 'registry_office,registration_number,registration_date,spouse_a_personal_id,spouse_b_personal_id\nUBND Thử,7/2020,2020-02-02,001090000911,001190000912\n' \
+    | hub_ctl marriage load - >/dev/null || itest_fail "marriage load failed"
+itest_assert_eq "$(itest_psql "SELECT count(*) FROM crvs.link_queue")" 20 "queue after a marriage load"
+itest_assert_eq "$(itest_psql "SELECT string_agg(marital_status, ' ') FROM crvs.person
+                               WHERE personal_id IN ('001090000911', '001190000912')")" "MARRIED MARRIED" \
+    "spouses folded by the load"
 
 # A service with its linker on (another topic's) folds them.
 port=$(itest_free_port)
