@@ -1,5 +1,6 @@
 #include "hub_apply.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,15 @@ typedef struct column {
     col_kind kind;
 } column;
 
-struct hub_apply {
-    PGconn *pg;
+struct hub_row_layout {
+    atomic_int refs;
     column *cols; /* the registry table's columns the row supplies, in table order */
     size_t n_cols;
+};
+
+struct hub_apply {
+    PGconn *pg;
+    hub_row_layout *layout; /* read from the catalog by hub_apply_prepare */
     char *service, *topic;
 };
 
@@ -136,18 +142,20 @@ static bool copy_value(hub_buf *b, col_kind kind, const json_t *v)
     return copy_jsonb(b, v); /* numbers, booleans; objects as their text */
 }
 
-static bool encode_row(const hub_apply *a, hub_buf *b, const hub_apply_row *r, int ord)
+/* A row's staging line after its position in the batch: source, key,
+ * content hash, columns, facts, the ending newline. */
+static bool encode_line(const hub_row_layout *L, hub_buf *b, const hub_apply_row *r)
 {
     const json_t *doc = json_object_get(r->row, "document");
     char hash[33];
     if (!json_is_object(doc) || hub_content_hash(doc, hash) != 0) return false;
-    hub_buf_printf(b, "%d\t%d\t%lld\t%d\t", ord, (int)r->partition, (long long)r->offset,
-              (int)r->schema_id);
+    hub_buf_printf(b, "%d\t%lld\t%d\t", (int)r->partition, (long long)r->offset,
+                   (int)r->schema_id);
     copy_text(b, r->key, strlen(r->key));
     hub_buf_printf(b, "\t%s", hash);
-    for (size_t i = 0; i < a->n_cols; i++) {
+    for (size_t i = 0; i < L->n_cols; i++) {
         hub_buf_put(b, "\t", 1);
-        if (!copy_value(b, a->cols[i].kind, json_object_get(r->row, a->cols[i].name)))
+        if (!copy_value(b, L->cols[i].kind, json_object_get(r->row, L->cols[i].name)))
             return false;
     }
     for (size_t i = 0; i < NAMES(stage_tail); i++) {
@@ -157,6 +165,52 @@ static bool encode_row(const hub_apply *a, hub_buf *b, const hub_apply_row *r, i
     hub_buf_put(b, "\n", 1);
     return !b->failed;
 }
+
+char *hub_row_encode(const hub_row_layout *L, const hub_apply_row *r, size_t *len)
+{
+    hub_buf b = {0};
+    if (!encode_line(L, &b, r) || b.failed) {
+        free(b.s);
+        return NULL;
+    }
+    *len = b.len;
+    return b.s;
+}
+
+/* Whether a line encoded for layout x fits the staging table of layout y:
+ * the same columns, in the same order, encoded the same way. A column's
+ * type within its kind does not change its text. */
+static bool same_layout(const hub_row_layout *x, const hub_row_layout *y)
+{
+    if (x == y) return true;
+    if (!x || !y || x->n_cols != y->n_cols) return false;
+    for (size_t i = 0; i < x->n_cols; i++)
+        if (x->cols[i].kind != y->cols[i].kind || strcmp(x->cols[i].name, y->cols[i].name))
+            return false;
+    return true;
+}
+
+/* ---- the layout ------------------------------------------------------------- */
+
+hub_row_layout *hub_row_layout_ref(const hub_row_layout *L)
+{
+    hub_row_layout *m = (hub_row_layout *)L;
+    if (m) atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+    return m;
+}
+
+void hub_row_layout_unref(hub_row_layout *L)
+{
+    if (!L || atomic_fetch_sub_explicit(&L->refs, 1, memory_order_acq_rel) != 1) return;
+    for (size_t i = 0; i < L->n_cols; i++) {
+        free(L->cols[i].name);
+        free(L->cols[i].type);
+    }
+    free(L->cols);
+    free(L);
+}
+
+const hub_row_layout *hub_apply_layout(const hub_apply *a) { return a->layout; }
 
 /* ---- the statements --------------------------------------------------------- */
 
@@ -242,6 +296,7 @@ static hub_pg_class prepare_statements(hub_apply *a, const hub_topic_info *t, ch
                                        size_t errstr_size)
 {
     PGconn *pg = a->pg;
+    const hub_row_layout *L = a->layout;
     hub_buf q = {0};
     hub_pg_class c;
     char table[160];
@@ -250,10 +305,10 @@ static hub_pg_class prepare_statements(hub_apply *a, const hub_topic_info *t, ch
     /* Staging: the rows as sent, and their outcomes. */
     hub_buf_puts(&q, "CREATE TEMP TABLE hub_stage (ord integer, source_partition integer, "
                 "source_offset bigint, schema_id integer, entity_key text, content_hash text");
-    for (size_t i = 0; i < a->n_cols; i++) {
+    for (size_t i = 0; i < L->n_cols; i++) {
         hub_buf_puts(&q, ", ");
-        ident(&q, pg, a->cols[i].name);
-        hub_buf_printf(&q, " %s", a->cols[i].type);
+        ident(&q, pg, L->cols[i].name);
+        hub_buf_printf(&q, " %s", L->cols[i].type);
     }
     hub_buf_puts(&q, ", person_facts jsonb, reconcile jsonb) ON COMMIT DELETE ROWS");
     if (q.failed) {
@@ -326,9 +381,9 @@ static hub_pg_class prepare_statements(hub_apply *a, const hub_topic_info *t, ch
 
     hub_buf_printf(&q, "INSERT INTO %s (id, content_hash, version, received_at, updated_at, "
                   "source_partition, source_offset, schema_id", table);
-    for (size_t i = 0; i < a->n_cols; i++) {
+    for (size_t i = 0; i < L->n_cols; i++) {
         hub_buf_puts(&q, ", ");
-        ident(&q, pg, a->cols[i].name);
+        ident(&q, pg, L->cols[i].name);
     }
     hub_buf_puts(&q, ") SELECT coalesce(o.old_id, nextval(");
     char seq[200];
@@ -336,9 +391,9 @@ static hub_pg_class prepare_statements(hub_apply *a, const hub_topic_info *t, ch
     literal(&q, pg, seq);
     hub_buf_puts(&q, "::regclass)), s.content_hash, o.version, coalesce(o.old_received_at, now()), "
                 "now(), s.source_partition, s.source_offset, s.schema_id");
-    for (size_t i = 0; i < a->n_cols; i++) {
+    for (size_t i = 0; i < L->n_cols; i++) {
         hub_buf_puts(&q, ", s.");
-        ident(&q, pg, a->cols[i].name);
+        ident(&q, pg, L->cols[i].name);
     }
     hub_buf_puts(&q, " FROM pg_temp.hub_stage s JOIN pg_temp.hub_outcome o ON o.ord = s.ord "
                 "WHERE o.final ORDER BY s.ord");
@@ -472,8 +527,11 @@ static hub_pg_class read_columns(hub_apply *a, const hub_topic_info *t, char *er
         return c;
     }
     int n = PQntuples(res);
-    a->cols = calloc((size_t)(n ? n : 1), sizeof *a->cols);
-    if (!a->cols) goto oom;
+    hub_row_layout *L = a->layout = calloc(1, sizeof *L);
+    if (!L) goto oom;
+    atomic_init(&L->refs, 1);
+    L->cols = calloc((size_t)(n ? n : 1), sizeof *L->cols);
+    if (!L->cols) goto oom;
     for (int i = 0; i < n; i++) {
         const char *name = PQgetvalue(res, i, 0);
         if (listed(name, computed, NAMES(computed))) continue;
@@ -484,7 +542,7 @@ static hub_pg_class read_columns(hub_apply *a, const hub_topic_info *t, char *er
             PQclear(res);
             return HUB_PG_FATAL;
         }
-        column *col = &a->cols[a->n_cols];
+        column *col = &L->cols[L->n_cols];
         col->name = strdup(name);
         col->type = strdup(PQgetvalue(res, i, 1));
         if (!col->name || !col->type) {
@@ -495,10 +553,10 @@ static hub_pg_class read_columns(hub_apply *a, const hub_topic_info *t, char *er
         col->kind = PQgetvalue(res, i, 3)[0] == 't'   ? COL_JSONB
                     : PQgetvalue(res, i, 2)[0] == 't' ? COL_ARRAY
                                                       : COL_SCALAR;
-        a->n_cols++;
+        L->n_cols++;
     }
     PQclear(res);
-    if (a->n_cols == 0) {
+    if (L->n_cols == 0) {
         snprintf(errstr, errstr_size, "table %s not found (is the database migrated?)", table);
         return HUB_PG_FATAL;
     }
@@ -532,11 +590,7 @@ hub_apply *hub_apply_prepare(PGconn *pg, const hub_topic_info *t, const char *se
 void hub_apply_free(hub_apply *a)
 {
     if (!a) return;
-    for (size_t i = 0; i < a->n_cols; i++) {
-        free(a->cols[i].name);
-        free(a->cols[i].type);
-    }
-    free(a->cols);
+    hub_row_layout_unref(a->layout);
     free(a->service);
     free(a->topic);
     free(a);
@@ -567,14 +621,24 @@ static hub_pg_class copy_rows(hub_apply *a, const hub_apply_row *rows, size_t n,
         return c;
     }
     PQclear(res);
-    /* The rows go in chunks of about 256 KiB: COPY's own buffering. */
+    /* The rows go in chunks of about 256 KiB: COPY's own buffering. A line
+     * encoded ahead for these columns is sent as it is; any other row is
+     * encoded here. */
     hub_buf b = {0};
     const char *refused = NULL;
     for (size_t i = 0; i < n && !refused; i++) {
+        const hub_apply_row *r = &rows[i];
         size_t before = b.len;
-        if (!encode_row(a, &b, &rows[i], (int)i + 1)) {
+        hub_buf_printf(&b, "%d\t", (int)i + 1);
+        if (r->line && same_layout(r->layout, a->layout)) {
+            hub_buf_put(&b, r->line, r->line_len);
+        } else if (!encode_line(a->layout, &b, r)) {
             refused = b.failed ? "out of memory" : "a document that cannot be stored as jsonb";
             b.len = before;
+            break;
+        }
+        if (b.failed) {
+            refused = "out of memory";
             break;
         }
         if (b.len >= 256 * 1024 || i + 1 == n) {

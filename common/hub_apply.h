@@ -1,7 +1,8 @@
 /* hub_apply: a batch's registry rows, applied as rows.
  *
- * The rows of a batch are encoded here in COPY's text format (content hashes
- * computed in C, hub_jsonb.h), streamed with one COPY into a staging table
+ * The rows of a batch are encoded in COPY's text format (content hashes
+ * computed in C, hub_jsonb.h), ahead of the batch on the consumer thread
+ * (hub_row_encode) or here, streamed with one COPY into a staging table
  * of the session, and applied by a fixed set of prepared, set-based
  * statements sent as one pipeline: the outcomes (create, correct,
  * duplicate, as if the rows were applied one by one, against the stored
@@ -31,15 +32,25 @@
 
 typedef struct hub_apply hub_apply;
 
+/* The registry columns a session's staging table has, as read from the
+ * catalog when it was prepared: what a row's COPY line is encoded for.
+ * Immutable and shared by reference counts (any thread). */
+typedef struct hub_row_layout hub_row_layout;
+
 /* One record to apply: its registry row as the service's map function made
  * it (columns by name, plus "document", "person_facts" and "reconcile"),
- * and where it came from. Borrowed for the duration of the call. */
+ * and where it came from; optionally its staging line encoded ahead
+ * (hub_row_encode) and the layout it was encoded for. Borrowed for the
+ * duration of the call. */
 typedef struct hub_apply_row {
     const json_t *row;
     int32_t partition;
     int64_t offset;
     int32_t schema_id;
     const char *key; /* the business key, "part1/part2" (hub_topic_key) */
+    const char *line; /* NULL: encoded from `row` by hub_apply_rows */
+    size_t line_len;
+    const hub_row_layout *layout;
 } hub_apply_row;
 
 typedef struct hub_apply_counts {
@@ -69,5 +80,22 @@ hub_pg_class hub_apply_rows(hub_apply *a, const hub_apply_row *rows, size_t n, b
     __attribute__((warn_unused_result));
 
 void hub_apply_free(hub_apply *a);
+
+/* The layout `a`'s session was prepared with; valid while `a` is (take a
+ * reference to keep it longer). */
+const hub_row_layout *hub_apply_layout(const hub_apply *a);
+hub_row_layout *hub_row_layout_ref(const hub_row_layout *L);
+void hub_row_layout_unref(hub_row_layout *L);
+
+/* The staging line of row r (all of it but its position in the batch,
+ * which hub_apply_rows puts in front) for layout L, in a malloc'd buffer
+ * of *len bytes: the encoding and the content hash done outside the
+ * batch's transaction, on any thread. hub_apply_rows sends it as it is
+ * when its session has the same columns, and encodes the row again from
+ * `row` otherwise (a session prepared after a migration changed the
+ * table). NULL when the row cannot be encoded (hub_apply_rows then refuses
+ * it, as HUB_PG_DATA) or out of memory. */
+char *hub_row_encode(const hub_row_layout *L, const hub_apply_row *r, size_t *len)
+    __attribute__((warn_unused_result));
 
 #endif

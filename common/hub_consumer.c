@@ -62,6 +62,8 @@ typedef struct svc {
     hub_avro_decoder *dec;
     hub_writer_settings wset;
     hub_writer *writer; /* the PostgreSQL connection and the batch transaction */
+    hub_row_layout *layout; /* the writer's, taken at each batch's first item:
+                               what rows are encoded ahead for */
     rd_kafka_t *rk;
     /* Two batches: the consumer thread decodes the next batch into `cur`
      * while the writer thread writes `flight` (docs/architecture.md, "Two
@@ -153,7 +155,7 @@ static void clear_batch(batch *b)
 {
     for (size_t i = 0; i < b->n_items; i++) {
         rd_kafka_message_destroy((rd_kafka_message_t *)b->items[i].msg);
-        json_decref(b->items[i].row);
+        hub_write_item_clear(&b->items[i]);
     }
     b->n_items = 0;
 }
@@ -925,6 +927,15 @@ static int take_message(svc *s, rd_kafka_message_t *m)
         it->row = NULL;
     }
     json_decref(doc);
+    /* The row's COPY line and content hash are made here, while the writer
+     * thread waits on PostgreSQL, not inside the batch's transaction
+     * (docs/performance.md). A session prepared since with other columns
+     * encodes the row again itself. */
+    if (b->n_items == 1) {
+        hub_row_layout_unref(s->layout);
+        s->layout = hub_writer_layout(s->writer);
+    }
+    hub_write_item_encode(it, s->layout);
     return 0;
 }
 
@@ -1164,6 +1175,7 @@ out:
         clear_batch(&s.bufs[i]);
         free(s.bufs[i].items);
     }
+    hub_row_layout_unref(s.layout);
     if (s.rk) rd_kafka_destroy(s.rk); /* its callbacks report to telemetry: the caller's, alive */
     free((void *)s.pos);
     free(s.owned);

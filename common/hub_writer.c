@@ -1,5 +1,6 @@
 #include "hub_writer.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@ struct hub_writer {
     hub_writer_settings set;
     PGconn *pg;
     hub_apply *apply; /* prepared on `pg`: staging tables, statements */
+    pthread_mutex_t layout_mu;
+    hub_row_layout *layout; /* under layout_mu: the last prepared session's */
     bool connected_once;
     bool fatal;
     uint64_t retries;
@@ -65,7 +68,9 @@ static int next_backoff(const hub_writer *w, int current)
 hub_writer *hub_writer_new(const hub_writer_settings *settings)
 {
     hub_writer *w = calloc(1, sizeof *w);
-    if (w) w->set = *settings;
+    if (!w) return NULL;
+    w->set = *settings;
+    pthread_mutex_init(&w->layout_mu, NULL);
     return w;
 }
 
@@ -74,7 +79,36 @@ void hub_writer_free(hub_writer *w)
     if (!w) return;
     hub_apply_free(w->apply);
     if (w->pg) PQfinish(w->pg);
+    hub_row_layout_unref(w->layout);
+    pthread_mutex_destroy(&w->layout_mu);
     free(w);
+}
+
+hub_row_layout *hub_writer_layout(hub_writer *w)
+{
+    pthread_mutex_lock(&w->layout_mu);
+    hub_row_layout *L = hub_row_layout_ref(w->layout);
+    pthread_mutex_unlock(&w->layout_mu);
+    return L;
+}
+
+void hub_write_item_encode(hub_write_item *it, hub_row_layout *layout)
+{
+    if (!it->row || it->line || !layout) return;
+    hub_apply_row r = {it->row, it->partition, it->offset, it->schema_id, it->key_text, NULL, 0,
+                       NULL};
+    if ((it->line = hub_row_encode(layout, &r, &it->line_len)))
+        it->layout = hub_row_layout_ref(layout);
+}
+
+void hub_write_item_clear(hub_write_item *it)
+{
+    json_decref(it->row);
+    it->row = NULL;
+    free(it->line);
+    it->line = NULL;
+    hub_row_layout_unref(it->layout);
+    it->layout = NULL;
 }
 
 PGconn *hub_writer_pg(const hub_writer *w) { return w->pg; }
@@ -106,6 +140,10 @@ PGconn *hub_writer_connection(hub_writer *w)
             }
         }
         if (w->pg) {
+            pthread_mutex_lock(&w->layout_mu);
+            hub_row_layout_unref(w->layout);
+            w->layout = hub_row_layout_ref(hub_apply_layout(w->apply));
+            pthread_mutex_unlock(&w->layout_mu);
             hub_log_info("event=pg_connected");
             if (w->connected_once) hub_telemetry_pg_reconnect(w->set.telemetry);
             w->connected_once = true;
@@ -199,8 +237,8 @@ static tx_result apply_rows(hub_writer *w, const hub_write_item *items, size_t f
     for (size_t i = from; i < to; i++) {
         const hub_write_item *it = &items[i];
         if (!it->row) continue;
-        rows[n++] = (hub_apply_row){it->row, it->partition, it->offset, it->schema_id,
-                                    it->key_text};
+        rows[n++] = (hub_apply_row){it->row,     it->partition, it->offset,  it->schema_id,
+                                    it->key_text, it->line,      it->line_len, it->layout};
     }
     hub_apply_counts got = {0};
     hub_pg_class cls = hub_apply_rows(w->apply, rows, n, isolate, &got, err, err_size);
@@ -303,8 +341,7 @@ static tx_result attempt(hub_writer *w, hub_write_item *items, size_t n,
             r = exec_simple(w, "ROLLBACK TO SAVEPOINT rec", err, err_size);
             snprintf(it->why.reason, sizeof it->why.reason, "db.refused");
             snprintf(it->why.message, sizeof it->why.message, "%s", rec_err);
-            json_decref(it->row);
-            it->row = NULL;
+            hub_write_item_clear(it);
         } else if (r == TX_OK) {
             r = exec_simple(w, "RELEASE SAVEPOINT rec", err, err_size);
         } else {

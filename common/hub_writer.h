@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hub_apply.h"
 #include "hub_config.h"
 #include "hub_pg.h"
 #include "hub_reject.h"
@@ -54,11 +55,18 @@ typedef struct hub_write_item {
     char key_text[256];     /* the business key, "part1/part2"; "" when none */
     json_t *row;            /* owned; NULL: a dead letter, `why` says why. The
                                writer turns a row PostgreSQL refuses into one. */
+    char *line;             /* owned: the row's staging line encoded ahead
+                               (hub_write_item_encode); NULL: the writer encodes it */
+    size_t line_len;
+    hub_row_layout *layout; /* owned reference: what `line` was encoded for */
     hub_reject why;
     char source_system[64]; /* the document's; "" when it did not decode */
     int64_t event_ms;       /* the document's issued_at, -1 unknown (metrics) */
     void *msg;              /* the caller's (the Kafka message), untouched here */
 } hub_write_item;
+
+/* Frees what an item owns (its row, its line) and empties them. */
+void hub_write_item_clear(hub_write_item *it);
 
 typedef struct hub_write_counts {
     uint64_t created, corrected, duplicates, dead_letters;
@@ -123,6 +131,17 @@ void hub_writer_write(hub_writer *w, hub_write_item *items, size_t n, const _Ato
 hub_pg_class hub_writer_store_offset(hub_writer *w, int32_t p, int64_t expected, int64_t next,
                                      bool *moved, char *errstr, size_t errstr_size)
     __attribute__((warn_unused_result));
+
+/* The layout of the registry columns the writer's session was last
+ * prepared with, referenced (hub_row_layout_unref it); NULL before the
+ * first connection. Any thread. */
+hub_row_layout *hub_writer_layout(hub_writer *w);
+
+/* Encodes the staging line of an item holding a row for `layout`, ahead of
+ * its batch (hub_row_encode); any thread. Without a layout, or when the row
+ * cannot be encoded, the item keeps no line and the writer encodes it,
+ * refusing it as before. */
+void hub_write_item_encode(hub_write_item *it, hub_row_layout *layout);
 
 /* Sleeps up to ms in steps, waking early when a stop is requested; a wait
  * on purpose ticks the health check. */

@@ -81,7 +81,7 @@ static int setup(void **state)
     }
     free(line);
     fclose(f);
-    return n_docs >= 12 ? 0 : -1;
+    return n_docs >= 14 ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -120,7 +120,7 @@ static void make_item(hub_write_item *it, const char *doc, int64_t offset)
 
 static void free_items(hub_write_item *items, size_t n)
 {
-    for (size_t i = 0; i < n; i++) json_decref(items[i].row);
+    for (size_t i = 0; i < n; i++) hub_write_item_clear(&items[i]);
 }
 
 static int64_t stored_offset(void)
@@ -354,6 +354,92 @@ static void offsets_out_of_order(void **state)
     hub_writer_free(w);
 }
 
+/* The facility name stored for an item's key. */
+static char *stored_facility(const hub_write_item *it)
+{
+    const char *params[1] = {it->key_text};
+    PGresult *res = PQexecParams(admin,
+                                 "SELECT facility_name FROM crvs.birth_certificate "
+                                 "WHERE facility_code || '/' || certificate_number = $1",
+                                 1, NULL, params, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), 1);
+    char *v = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return v;
+}
+
+/* An item as the consumer thread makes it, its line encoded ahead for the
+ * columns of w's session (connected here). */
+static void encoded_item(hub_writer *w, hub_write_item *it, const char *doc, int64_t offset)
+{
+    assert_non_null(hub_writer_connection(w));
+    make_item(it, doc, offset);
+    assert_non_null(it->row);
+    hub_row_layout *L = hub_writer_layout(w);
+    assert_non_null(L);
+    hub_write_item_encode(it, L);
+    hub_row_layout_unref(L);
+    assert_non_null(it->line);
+}
+
+/* A row encoded ahead (on the consumer thread, hub_write_item_encode) for
+ * the columns the writer's session has is stored from that line: changing
+ * the row afterwards changes nothing stored. */
+static void line_encoded_ahead(void **state)
+{
+    (void)state;
+    hub_writer *w = hub_writer_new(&settings);
+    int64_t first = stored_offset();
+    _Atomic int64_t pos[1] = {first};
+    hub_write_item it;
+    encoded_item(w, &it, docs[12], first);
+    char *encoded = strdup(json_string_value(json_object_get(it.row, "facility_name")));
+    json_object_set_new(it.row, "facility_name", json_string("changed after encoding"));
+    hub_write_outcome out;
+    hub_writer_write(w, &it, 1, pos, 1, NULL, &out);
+    assert_int_equal(out.status, HUB_WRITE_COMMITTED);
+    char *stored = stored_facility(&it);
+    assert_string_equal(stored, encoded);
+    free(stored);
+    free(encoded);
+    free_items(&it, 1);
+    hub_writer_free(w);
+}
+
+/* A line encoded for the columns of a session that is gone, when the new
+ * session has other columns (a migration added one meanwhile), is not sent:
+ * the writer encodes the row again for the new columns, and the record is
+ * stored, not refused. */
+static void line_for_other_columns(void **state)
+{
+    (void)state;
+    hub_writer *w = hub_writer_new(&settings);
+    int64_t first = stored_offset();
+    _Atomic int64_t pos[1] = {first};
+    hub_write_item it;
+    encoded_item(w, &it, docs[13], first);
+    json_object_set_new(it.row, "facility_name", json_string("the row as it is now"));
+    PGresult *res = PQexec(admin, "ALTER TABLE crvs.birth_certificate ADD COLUMN writer_test_extra text");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    assert_int_equal(count("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM "
+                           "pg_stat_activity WHERE application_name = 'writer-test') t"),
+                     1);
+    long long dead_before = count("SELECT count(*) FROM crvs.dead_letter");
+    hub_write_outcome out;
+    hub_writer_write(w, &it, 1, pos, 1, NULL, &out);
+    PQclear(PQexec(admin, "ALTER TABLE crvs.birth_certificate DROP COLUMN writer_test_extra"));
+    assert_int_equal(out.status, HUB_WRITE_COMMITTED);
+    assert_int_equal(out.counts.created, 1);
+    assert_int_equal(count("SELECT count(*) FROM crvs.dead_letter"), dead_before);
+    char *stored = stored_facility(&it);
+    assert_string_equal(stored, "the row as it is now");
+    free(stored);
+    free_items(&it, 1);
+    hub_writer_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +449,8 @@ int main(void)
         cmocka_unit_test(connection_lost),
         cmocka_unit_test(text_stored_exactly),
         cmocka_unit_test(offsets_out_of_order),
+        cmocka_unit_test(line_encoded_ahead),
+        cmocka_unit_test(line_for_other_columns),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
