@@ -260,14 +260,16 @@ static void key_list(hub_buf *b, PGconn *pg, const hub_topic_info *t, const char
 
 typedef struct statement {
     const char *name;
+    int first_param; /* of (service, topic) */
     int n_params;
 } statement;
 
 /* The pipeline, in order. hub_w_empty only when asked (empty_after). */
 static const statement pipeline[] = {
-    {"hub_w_outcome", 0}, {"hub_w_delete", 0}, {"hub_w_insert", 0}, {"hub_w_audit", 2},
-    {"hub_w_queue", 0},   {"hub_w_facts", 0},  {"hub_w_linked", 0}, {"hub_w_items", 0},
-    {"hub_w_empty", 0},
+    {"hub_w_outcome", 0, 0}, {"hub_w_delete", 0, 0}, {"hub_w_insert", 0, 0},
+    {"hub_w_chain", 1, 1},   {"hub_w_audit", 0, 2},  {"hub_w_queue", 0, 0},
+    {"hub_w_facts", 0, 0},   {"hub_w_linked", 0, 0}, {"hub_w_items", 0, 0},
+    {"hub_w_empty", 0, 0},
 };
 
 static hub_pg_class prepare_one(PGconn *pg, const char *name, hub_buf *sql, int n_params,
@@ -399,17 +401,41 @@ static hub_pg_class prepare_statements(hub_apply *a, const hub_topic_info *t, ch
                 "WHERE o.final ORDER BY s.ord");
     if ((c = prepare_one(pg, "hub_w_insert", &q, 0, errstr, errstr_size)) != HUB_PG_OK) goto done;
 
-    /* One audit row per record. */
-    hub_buf_puts(&q, "INSERT INTO crvs.audit_log (service, action, entity, entity_key, source_topic, "
-                "source_partition, source_offset, schema_id, source_system, event_id, before, "
-                "after, detail) SELECT $1, o.outcome, ");
-    literal(&q, pg, t->entity);
-    hub_buf_puts(&q, ", s.entity_key, $2, s.source_partition, s.source_offset, s.schema_id, "
-                "s.source_system, s.event_id, o.before, "
-                "CASE WHEN o.outcome = 'correct' THEN s.document END, "
-                "jsonb_build_object('version', o.version) "
+    /* One audit row per record, chained (012_audit_chain.sql): each
+     * partition's chain head exists, then is locked (in chain order, as
+     * another transaction locking several would), the rows numbered on from
+     * it and hashed in order by the window aggregate, the head moved to the
+     * last. */
+    hub_buf_puts(&q, "INSERT INTO crvs.audit_chain (chain) SELECT DISTINCT crvs.audit_chain_of(NULL, $1, "
+                "source_partition) FROM pg_temp.hub_stage ON CONFLICT DO NOTHING");
+    if ((c = prepare_one(pg, "hub_w_chain", &q, 1, errstr, errstr_size)) != HUB_PG_OK) goto done;
+
+    hub_buf_puts(&q, "WITH h AS (SELECT chain, seq, hash FROM crvs.audit_chain WHERE chain IN "
+                "(SELECT crvs.audit_chain_of(NULL, $2, source_partition) FROM pg_temp.hub_stage) "
+                "ORDER BY chain FOR UPDATE), "
+                "r AS (SELECT s.ord, now() AS at, o.outcome AS action, s.entity_key, "
+                "s.source_partition, s.source_offset, s.schema_id, s.source_system, s.event_id, "
+                "o.before, CASE WHEN o.outcome = 'correct' THEN s.document END AS after, "
+                "jsonb_build_object('version', o.version) AS detail, h.chain, h.hash AS head, "
+                "h.seq + row_number() OVER (PARTITION BY h.chain ORDER BY s.ord) AS seq "
                 "FROM pg_temp.hub_stage s JOIN pg_temp.hub_outcome o ON o.ord = s.ord "
-                "ORDER BY s.ord");
+                "JOIN h ON h.chain = crvs.audit_chain_of(NULL, $2, s.source_partition)), "
+                "c AS (SELECT r.*, crvs.audit_chain_fold(r.head, crvs.audit_canon(r.chain, r.seq, "
+                "r.at, $1, r.action, ");
+    literal(&q, pg, t->entity);
+    hub_buf_puts(&q, ", r.entity_key, $2, r.source_partition, r.source_offset, r.schema_id, "
+                "r.source_system, r.event_id, r.before, r.after, r.detail)) "
+                "OVER (PARTITION BY r.chain ORDER BY r.seq) AS hash FROM r), "
+                "ins AS (INSERT INTO crvs.audit_log (at, service, action, entity, entity_key, "
+                "source_topic, source_partition, source_offset, schema_id, source_system, event_id, "
+                "before, after, detail, chain, seq, hash) SELECT c.at, $1, c.action, ");
+    literal(&q, pg, t->entity);
+    hub_buf_puts(&q, ", c.entity_key, $2, c.source_partition, c.source_offset, c.schema_id, "
+                "c.source_system, c.event_id, c.before, c.after, c.detail, c.chain, c.seq, c.hash "
+                "FROM c ORDER BY c.ord RETURNING id, at, chain, seq, hash) "
+                "UPDATE crvs.audit_chain a SET seq = l.seq, hash = l.hash, id = l.id, at = l.at "
+                "FROM (SELECT DISTINCT ON (chain) chain, seq, hash, id, at FROM ins "
+                "ORDER BY chain, seq DESC) l WHERE a.chain = l.chain");
     if ((c = prepare_one(pg, "hub_w_audit", &q, 2, errstr, errstr_size)) != HUB_PG_OK) goto done;
 
     /* The linkage's ingest side (crvs.link_records, 011_linker.sql, as set
@@ -681,7 +707,8 @@ hub_pg_class hub_apply_rows(hub_apply *a, const hub_apply_row *rows, size_t n, b
     for (size_t i = 0; i < NAMES(pipeline); i++) {
         if (!empty_after && !strcmp(pipeline[i].name, "hub_w_empty")) continue;
         if (PQsendQueryPrepared(a->pg, pipeline[i].name, pipeline[i].n_params,
-                                pipeline[i].n_params ? audit : NULL, NULL, NULL, 0) != 1)
+                                pipeline[i].n_params ? audit + pipeline[i].first_param : NULL,
+                                NULL, NULL, 0) != 1)
             break;
         sent++;
     }

@@ -37,6 +37,10 @@ static void usage(void)
             "  offsets reset --topic T --partition P --to earliest|latest|N --reason TEXT\n"
             "                                     where a partition stopped for broker data loss\n"
             "                                     goes on (audited; docs/operations.md)\n"
+            "  audit verify [--since TS] [--anchor FILE]\n"
+            "                                     walk the audit chains: every row changed, missing\n"
+            "                                     or inserted (exit 1); --anchor: heads kept earlier\n"
+            "  audit anchor                       each chain's head, to keep outside the database\n"
             "  serve [--bind ADDR] [--port N] [--token-file F] [--interval S]\n"
             "                                     the operators' console page (read-only)\n"
             "  reconcile list [--reason R] [--status open|resolved|closed|all] [--limit N]\n"
@@ -139,6 +143,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "schema")) status = schema_command(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "topics")) status = ctl_topics(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "offsets")) status = ctl_offsets(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "audit")) status = ctl_audit(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "help")) {
         usage();
         status = CTL_OK;

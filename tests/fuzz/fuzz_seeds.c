@@ -6,7 +6,8 @@
  *                    of tests/data/birth-certificates.invalid.hex;
  *   OUTDIR/rules/    topic byte + every sample document as JSON;
  *   OUTDIR/publish/  topic/version byte + every sample document as JSON;
- *   OUTDIR/config/   0 + each configuration file, 1 + sample environments. */
+ *   OUTDIR/config/   0 + each configuration file, 1 + sample environments;
+ *   OUTDIR/anchor/   an anchor file as `crvsctl audit anchor` prints it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,12 @@ int main(int argc, char **argv)
                               "CRVS_PG_APPLICATION_NAME=crvs\nCRVS_HTTP_PORT=9101\n"
                               "CRVS_METRICS_ENABLED=off\nPATH=/usr/bin\nCRVS_PG_PORT=55432\n";
     put(out, "config", 1, env, sizeof env - 1);
+    static const char anchor[] =
+        " crvs audit anchor: chain, number, hash, row id and time of each chain's head.\n"
+        "birth-certificate/0 202 365aa7d8f7f9402c4b9434502b4cc89ddb09fe50d7cd95b493b834c62d5a5370 "
+        "4711 2026-12-07T18:39:52.050354Z\n"
+        "linkage 17 0000000000000000000000000000000000000000000000000000000000000000 9 -\n";
+    put(out, "anchor", '#', anchor, sizeof anchor - 1);
     free(line);
     printf("%d seeds in %s\n", written, out);
     return 0;

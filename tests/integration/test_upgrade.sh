@@ -15,7 +15,8 @@
 #    registry, persons, marriages, audit, dead letters, offsets...;
 # 4. everything works: the current services resume from the stored offsets
 #    (nothing re-read) and store new records and a correction of an old one;
-#    crvsctl status, stats and migrate --status answer.
+#    crvsctl status, stats and migrate --status answer; the audit chain
+#    (the release's rows chained by the upgrade, then the new ones) verifies.
 # Skips (77) when the git history lacks the release's commit (a shallow or
 # exported checkout).
 set -euo pipefail
@@ -187,6 +188,10 @@ hub_ctl status >"$ITEST_DIR/status.out" 2>&1 || { cat "$ITEST_DIR/status.out" >&
 hub_ctl stats --list >"$ITEST_DIR/stats-list.out" 2>&1 || itest_fail "crvsctl stats --list failed after the upgrade"
 indicator=$(awk 'NR > 1 && NF { print $1; exit }' "$ITEST_DIR/stats-list.out")
 hub_ctl stats "$indicator" >"$ITEST_DIR/stats.out" 2>&1 || { cat "$ITEST_DIR/stats.out" >&2; itest_fail "crvsctl stats $indicator failed after the upgrade"; }
+# The release's audit rows were chained by the upgrade, the new ones after them.
+hub_ctl audit verify >"$ITEST_DIR/verify.out" 2>&1 || { cat "$ITEST_DIR/verify.out" >&2; itest_fail "crvsctl audit verify failed after the upgrade"; }
+grep -q "^audit verify: $(itest_psql "SELECT count(*) FROM crvs.audit_log") rows in .*: 0 problems$" "$ITEST_DIR/verify.out" \
+    || { cat "$ITEST_DIR/verify.out" >&2; itest_fail "audit verify after the upgrade did not walk every row clean"; }
 out=$(hub_ctl migrate --status 2>&1) || itest_fail "migrate --status after the upgrade failed: $out"
 grep -q "0 pending, 0 changed, 0 missing" <<<"$out" || itest_fail "migrate --status after the upgrade: $out"
 itest_log "ok: release $VERSION ($COMMIT) upgraded with ${#added[@]} migration(s), nothing lost, $new new messages stored"
