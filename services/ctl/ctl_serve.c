@@ -15,8 +15,12 @@
  *
  * Bound to 127.0.0.1 by default. Bound anywhere else, a token is required
  * (--token-file, a file readable by its owner only): /api/status then
- * wants "Authorization: Bearer <token>" (the page passes on ?token= from
- * its own address). The static files hold no data and need no token. */
+ * wants "Authorization: Bearer <token>", and only there: a token in the
+ * URL's query is refused, since URLs end up in proxies' and browsers'
+ * histories and logs. The page takes it from its address's fragment
+ * (#token=..., which the browser never sends), keeps it for the tab and
+ * removes it from the address bar. The static files hold no data and need
+ * no token. */
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <netdb.h>
@@ -82,9 +86,7 @@ static bool authorised(const console *con, const hub_http_request *req)
 {
     if (!con->token[0]) return true;
     const char *auth = hub_http_request_header(req, "Authorization");
-    if (auth && !strncmp(auth, "Bearer ", 7)) return token_equal(auth + 7, con->token);
-    const char *q = hub_http_request_query(req, "token");
-    return q && token_equal(q, con->token);
+    return auth && !strncmp(auth, "Bearer ", 7) && token_equal(auth + 7, con->token);
 }
 
 static void set_text(hub_http_reply *out, unsigned status, const char *text)
@@ -370,7 +372,7 @@ int ctl_serve(ctl *c, int argc, char **argv)
         goto out;
     }
     fprintf(stderr, "crvsctl serve: console on http://%s:%d/%s\n", bind, port,
-            con.token[0] ? "?token=... (from the token file)" : "");
+            con.token[0] ? "#token=... (from the token file)" : "");
     struct sigaction sa = {0};
     sa.sa_handler = on_serve_signal;
     sigemptyset(&sa.sa_mask);

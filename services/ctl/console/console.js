@@ -6,7 +6,17 @@
 
 const SVG = "http://www.w3.org/2000/svg";
 const COLORS = ["#0969da", "#cf222e", "#1a7f37", "#8250df", "#bf8700", "#57606a"];
-const token = new URLSearchParams(location.search).get("token");
+// The token, when the console wants one: from the address's fragment
+// (#token=..., never sent to the server), kept for this tab only and taken
+// out of the address bar so it stays out of bookmarks and screen shares.
+const token = (() => {
+  const given = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (given) {
+    sessionStorage.setItem("crvs-console-token", given);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  return sessionStorage.getItem("crvs-console-token");
+})();
 let refreshSeconds = 10;
 let timer = null;
 
