@@ -37,9 +37,19 @@ static void esc(FILE *out, const char *s)
         case '>': fputs("&gt;", out); break;
         case '&': fputs("&amp;", out); break;
         case '"': fputs("&quot;", out); break;
+        case '\'': fputs("&#39;", out); break;
         default: fputc(*s, out);
         }
     }
+}
+
+/* name="value", value escaped: every attribute whose value comes from the
+ * data or the command line is written so. */
+static void attr(FILE *out, const char *name, const char *value)
+{
+    fprintf(out, " %s=\"", name);
+    esc(out, value);
+    fputc('"', out);
 }
 
 /* A label: Vietnamese over English, or English only. */
@@ -94,10 +104,18 @@ static void summary(report *r)
         if (!res) break;
         fprintf(r->out, "<tr><td>");
         label(r, PQgetvalue(defs, i, 1), PQgetvalue(defs, i, 2));
-        fprintf(r->out, " <code>%s</code></td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-                        "<td class=\"n\" data-ind=\"%s\" data-value=\"%s\">%s <small>",
-                name, PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), name, PQgetvalue(res, 0, 4),
-                PQgetisnull(res, 0, 4) ? "–" : PQgetvalue(res, 0, 4));
+        fputs(" <code>", r->out);
+        esc(r->out, name);
+        fputs("</code></td><td class=\"n\">", r->out);
+        esc(r->out, PQgetvalue(res, 0, 2));
+        fputs("</td><td class=\"n\">", r->out);
+        esc(r->out, PQgetvalue(res, 0, 3));
+        fputs("</td><td class=\"n\"", r->out);
+        attr(r->out, "data-ind", name);
+        attr(r->out, "data-value", PQgetvalue(res, 0, 4));
+        fputc('>', r->out);
+        esc(r->out, PQgetisnull(res, 0, 4) ? "–" : PQgetvalue(res, 0, 4));
+        fputs(" <small>", r->out);
         esc(r->out, PQgetvalue(defs, i, 3));
         fputs("</small></td></tr>\n", r->out);
         PQclear(res);
@@ -138,15 +156,21 @@ static void vbars(report *r, const char *name, const char *vi, const char *en)
     for (int i = 0; i < n; i++) {
         double v = atof(PQgetvalue(res, i, 4));
         int bh = (int)(v / max * h);
-        char key[16];
+        char key[16], month[16];
         part(res, i, 5, 0, key, sizeof key);
-        fprintf(r->out,
-                "<g data-ind=\"%s\" data-key=\"%s\" data-value=\"%s\"><rect x=\"%d\" y=\"%d\" "
-                "width=\"%d\" height=\"%d\"/><text x=\"%d\" y=\"%d\" class=\"v\">%s</text>"
-                "<text x=\"%d\" y=\"%d\">%.2s</text></g>\n",
-                name, key, PQgetvalue(res, i, 4), 10 + i * w, 20 + h - bh, w - 6, bh,
-                10 + i * w + (w - 6) / 2, 16 + h - bh, PQgetvalue(res, i, 4), 10 + i * w + (w - 6) / 2,
-                h + 36, key + 5);
+        /* The month of a "YYYY-MM" key. */
+        snprintf(month, sizeof month, "%s", strlen(key) >= 7 ? key + 5 : key);
+        fputs("<g", r->out);
+        attr(r->out, "data-ind", name);
+        attr(r->out, "data-key", key);
+        attr(r->out, "data-value", PQgetvalue(res, i, 4));
+        fprintf(r->out, "><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>"
+                        "<text x=\"%d\" y=\"%d\" class=\"v\">",
+                10 + i * w, 20 + h - bh, w - 6, bh, 10 + i * w + (w - 6) / 2, 16 + h - bh);
+        esc(r->out, PQgetvalue(res, i, 4));
+        fprintf(r->out, "</text><text x=\"%d\" y=\"%d\">", 10 + i * w + (w - 6) / 2, h + 36);
+        esc(r->out, month);
+        fputs("</text></g>\n", r->out);
     }
     fputs("</svg></figure>\n", r->out);
     PQclear(res);
@@ -179,9 +203,12 @@ static void hbars(report *r, const char *name, const char *by, const char *vi, c
         char key[64], lab[256];
         part(res, i, 5, 0, key, sizeof key);
         part(res, i, 6, 0, lab, sizeof lab);
-        fprintf(r->out, "<g data-ind=\"%s\" data-by=\"%s\" data-key=\"%s\" data-value=\"%s\">"
-                        "<text x=\"0\" y=\"%d\">",
-                name, by, key, PQgetvalue(res, i, 4), k * 20 + 15);
+        fputs("<g", r->out);
+        attr(r->out, "data-ind", name);
+        attr(r->out, "data-by", by);
+        attr(r->out, "data-key", key);
+        attr(r->out, "data-value", PQgetvalue(res, i, 4));
+        fprintf(r->out, "><text x=\"0\" y=\"%d\">", k * 20 + 15);
         esc(r->out, key);
         if (*lab) {
             fputc(' ', r->out);
@@ -189,9 +216,10 @@ static void hbars(report *r, const char *name, const char *by, const char *vi, c
         }
         double v = atof(PQgetvalue(res, i, 4));
         fprintf(r->out, "</text><rect x=\"330\" y=\"%d\" width=\"%d\" height=\"14\"/>"
-                        "<text x=\"%d\" y=\"%d\" class=\"v\">%s</text></g>\n",
-                k * 20 + 3, (int)(v / max * 360), 336 + (int)(v / max * 360), k * 20 + 15,
-                PQgetvalue(res, i, 4));
+                        "<text x=\"%d\" y=\"%d\" class=\"v\">",
+                k * 20 + 3, (int)(v / max * 360), 336 + (int)(v / max * 360), k * 20 + 15);
+        esc(r->out, PQgetvalue(res, i, 4));
+        fputs("</text></g>\n", r->out);
     }
     fputs("</svg></figure>\n", r->out);
     free(order);
@@ -217,18 +245,25 @@ static void pyramid(report *r)
         if (strcmp(group, last)) {
             row++;
             snprintf(last, sizeof last, "%s", group);
-            fprintf(r->out, "<text x=\"380\" y=\"%d\" class=\"c\">%s</text>\n", row * 20 + 15, group);
+            fprintf(r->out, "<text x=\"380\" y=\"%d\" class=\"c\">", row * 20 + 15);
+            esc(r->out, group);
+            fputs("</text>\n", r->out);
         }
         double v = atof(PQgetvalue(res, i, 4));
         int bw = (int)(v / max * 320);
         bool male = !strcmp(sex, "MALE");
         if (!male && strcmp(sex, "FEMALE")) continue; /* undetermined: in the table only */
-        fprintf(r->out, "<g data-ind=\"deaths\" data-by=\"age_group,sex\" data-key=\"%s,%s\" "
-                        "data-value=\"%s\"><rect class=\"%s\" x=\"%d\" y=\"%d\" width=\"%d\" "
-                        "height=\"14\"/><text x=\"%d\" y=\"%d\" class=\"v%s\">%s</text></g>\n",
-                group, sex, PQgetvalue(res, i, 4), male ? "m" : "f", male ? 350 - bw : 410,
-                row * 20 + 3, bw, male ? 346 - bw : 415 + bw, row * 20 + 15, male ? " e" : "",
-                PQgetvalue(res, i, 4));
+        char key[64];
+        snprintf(key, sizeof key, "%s,%s", group, sex);
+        fputs("<g data-ind=\"deaths\" data-by=\"age_group,sex\"", r->out);
+        attr(r->out, "data-key", key);
+        attr(r->out, "data-value", PQgetvalue(res, i, 4));
+        fprintf(r->out, "><rect class=\"%s\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"14\"/>"
+                        "<text x=\"%d\" y=\"%d\" class=\"v%s\">",
+                male ? "m" : "f", male ? 350 - bw : 410, row * 20 + 3, bw,
+                male ? 346 - bw : 415 + bw, row * 20 + 15, male ? " e" : "");
+        esc(r->out, PQgetvalue(res, i, 4));
+        fputs("</text></g>\n", r->out);
     }
     fputs("</svg></figure>\n", r->out);
     PQclear(res);
@@ -298,9 +333,11 @@ int ctl_report(ctl *c, int argc, char **argv)
         goto out;
     }
     fprintf(r.out, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
-                   "<title>CRVS %d</title><style>%s</style></head><body data-year=\"%d\" "
-                   "data-unit=\"%s\" data-units=\"%s\">\n<h1>",
-            lang, year, STYLE, year, r.unit ? r.unit : "", r.units);
+                   "<title>CRVS %d</title><style>%s</style></head><body data-year=\"%d\"",
+            lang, year, STYLE, year);
+    attr(r.out, "data-unit", r.unit ? r.unit : "");
+    attr(r.out, "data-units", r.units);
+    fputs(">\n<h1>", r.out);
     label(&r, "Báo cáo chỉ tiêu đăng ký hộ tịch", "Civil registration indicators report");
     fprintf(r.out, " %d", year);
     if (name) {

@@ -4,6 +4,7 @@
 # table cell and chart element) equal `crvsctl stats` for the same year, for
 # the country and for one province (Tuyên Quang, with Hà Giang's records),
 # and with --units as-recorded for the country and for Hà Giang (L02);
+# commune names carrying markup and script show as text and run nothing;
 # the file needs nothing from the network; English with --lang en. A
 # screenshot is kept as a test artifact: meson-logs/report.png in the build
 # folder.
@@ -78,6 +79,29 @@ rc=0; hub_ctl report --year 2025 --province 02 --out "$ITEST_DIR/x.html" 2>/dev/
 itest_assert_eq "$rc" 1 "report for a legacy province (02): refused"
 rc=0; hub_ctl report --year 2025 --province L02 --out "$ITEST_DIR/x.html" 2>/dev/null || rc=$?
 itest_assert_eq "$rc" 1 "report for legacy unit L02 in current units: refused"
+
+# Names from the data carry markup and script (a commune list with such
+# names, a province report ranking those communes): the page shows them as
+# text and runs none of it.
+hostile='<script>document.title="PWNED"</script><img src=x onerror="document.body.setAttribute(\x27data-pwned\x27,\x271\x27)"> \x27q\x27 & co'
+{
+    echo "commune_code,commune_name,kind,province_code"
+    for i in $(seq 1 400); do
+        printf '08%03d,"Xã %d %s",xa,08\n' "$i" "$i" "$(printf '%b' "$hostile" | sed 's/"/""/g')"
+    done
+} >"$ITEST_DIR/communes-hostile.csv"
+hub_ctl refdata load units --by itest --valid-from 2025-01-01 "$ITEST_DIR/communes-hostile.csv" >/dev/null \
+    || itest_fail "the commune list with markup in its names did not load"
+hub_ctl report --year 2025 --province 08 --out "$ITEST_DIR/report-hostile.html" >/dev/null
+grep -q '&lt;script&gt;document.title=&quot;PWNED&quot;&lt;/script&gt;' "$ITEST_DIR/report-hostile.html" \
+    || itest_fail "the commune names are not in the report, escaped"
+chrome --virtual-time-budget=3000 --dump-dom "file://$ITEST_DIR/report-hostile.html" >"$ITEST_DIR/dom-hostile.html" || itest_fail "chromium failed"
+if grep -q 'data-pwned="1"' "$ITEST_DIR/dom-hostile.html"; then itest_fail "an onerror handler from the data ran"; fi
+if grep -q '<title>PWNED' "$ITEST_DIR/dom-hostile.html"; then itest_fail "a script from the data ran"; fi
+grep -q '<title>CRVS 2025</title>' "$ITEST_DIR/dom-hostile.html" || itest_fail "the page title changed"
+if grep -q '<img' "$ITEST_DIR/dom-hostile.html"; then itest_fail "markup from the data became an element"; fi
+[ "$(grep -o 'Xã [0-9]* &lt;script&gt;' "$ITEST_DIR/dom-hostile.html" | wc -l)" -gt 0 ] || itest_fail "the names do not show as text"
+itest_log "ok: names with markup and script show as text, nothing ran"
 
 chrome --window-size=1200,2600 --hide-scrollbars --screenshot="$ITEST_DIR/report.png" \
     "file://$ITEST_DIR/report-country-current.html" >/dev/null || itest_fail "chromium screenshot failed"
