@@ -149,9 +149,30 @@ static int dlq_show(ctl *c, int argc, char **argv)
                                          "message", "status", "comment"};
     for (int i = 0; i < 13; i++) printf("%-11s %s\n", labels[i], PQgetvalue(res, 0, i));
     PQclear(res);
+    res = NULL;
+    /* A reveal is audited first: the audit row is written in the
+     * transaction that reads the bytes, and committed before anything of
+     * them is shown. A role that may not write it gets nothing. */
+    if (reveal) {
+        if (ctl_pg_exec(conn, "dlq", "BEGIN") != 0) goto out;
+        PGresult *a = ctl_pg_query(conn, "dlq",
+                            "INSERT INTO crvs.audit_log (service, action, entity, entity_key, detail) "
+                            "VALUES ('crvsctl', 'reveal', 'dead_letter', $1, "
+                            "jsonb_build_object('os_user', current_user))",
+                            1, params);
+        if (!a) {
+            fprintf(stderr, "crvsctl dlq show: the reveal could not be audited: nothing shown\n");
+            goto out;
+        }
+        PQclear(a);
+    }
     res = PQexecParams(conn, "SELECT raw FROM crvs.dead_letter WHERE id = $1::bigint", 1, NULL,
                        params, NULL, NULL, 1);
     if (hub_pg_classify(conn, res) != HUB_PG_OK || PQntuples(res) != 1) goto out;
+    if (reveal && ctl_pg_exec(conn, "dlq", "COMMIT") != 0) {
+        fprintf(stderr, "crvsctl dlq show: the reveal could not be audited: nothing shown\n");
+        goto out;
+    }
     const uint8_t *raw = (const uint8_t *)PQgetvalue(res, 0, 0);
     size_t raw_len = (size_t)PQgetlength(res, 0, 0);
     printf("%-11s %zu bytes\n", "raw", raw_len);
@@ -183,15 +204,6 @@ static int dlq_show(ctl *c, int argc, char **argv)
         hex_dump(raw, raw_len);
     } else {
         printf("not decodable; bytes hidden (they may hold personal data): --reveal to show\n");
-    }
-    if (reveal) {
-        PGresult *a = ctl_pg_query(conn, "dlq",
-                            "INSERT INTO crvs.audit_log (service, action, entity, entity_key, detail) "
-                            "VALUES ('crvsctl', 'reveal', 'dead_letter', $1, "
-                            "jsonb_build_object('os_user', current_user))",
-                            1, params);
-        if (!a) goto out;
-        PQclear(a);
     }
     status = CTL_OK;
 out:
