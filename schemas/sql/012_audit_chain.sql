@@ -95,18 +95,39 @@ ALTER TABLE crvs.audit_log ALTER COLUMN chain SET NOT NULL, ALTER COLUMN seq SET
 CREATE UNIQUE INDEX audit_log_chain_seq ON crvs.audit_log (chain, seq);
 
 -- Rows inserted without their place (every INSERT of the SQL functions) are
--- chained here, one at a time, under the lock of their chain's head. The
--- services' batches chain their rows themselves in one statement (the
--- statement hub_w_audit, common/hub_apply.c) and come with their hash.
+-- chained here, under the lock of their chain's head. The services' batches
+-- chain their rows themselves in one statement (the statement hub_w_audit,
+-- common/hub_apply.c) and come with their hash.
+--
+-- The row trigger keeps each chain's running head in a transaction-local
+-- setting (crvs_chain.h<md5 of the chain>: "seq hash id at") and the
+-- statement trigger writes the heads back once per statement: updating the
+-- head row once per audit row made a statement of n rows cost O(n) row
+-- versions of one row (5,000 rows: 2 s instead of 0.1 s, measured). The
+-- settings are emptied by the write-back, so the next statement reads the
+-- heads from the table again; an aborted statement or savepoint takes its
+-- settings with it.
 CREATE FUNCTION crvs.audit_chain_link() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    k text;
+    v text;
     prev bytea;
 BEGIN
     NEW.chain := crvs.audit_chain_of(NEW.service, NEW.source_topic, NEW.source_partition);
-    INSERT INTO crvs.audit_chain (chain) VALUES (NEW.chain) ON CONFLICT DO NOTHING;
-    SELECT c.seq + 1, c.hash INTO NEW.seq, prev
-    FROM crvs.audit_chain c WHERE c.chain = NEW.chain FOR UPDATE;
+    k := 'crvs_chain.h' || md5(NEW.chain);
+    v := current_setting(k, true);
+    IF v IS NULL OR v = '' THEN
+        INSERT INTO crvs.audit_chain (chain) VALUES (NEW.chain) ON CONFLICT DO NOTHING;
+        SELECT c.seq + 1, c.hash INTO NEW.seq, prev
+        FROM crvs.audit_chain c WHERE c.chain = NEW.chain FOR UPDATE;
+        PERFORM set_config('crvs_chain.dirty',
+                           coalesce(nullif(current_setting('crvs_chain.dirty', true), '') || E'\n', '')
+                           || NEW.chain, true);
+    ELSE
+        NEW.seq := split_part(v, ' ', 1)::bigint + 1;
+        prev := decode(split_part(v, ' ', 2), 'hex');
+    END IF;
     NEW.hash := sha256(prev || convert_to(crvs.audit_canon(NEW.chain, NEW.seq, NEW.at, NEW.service,
                                                            NEW.action, NEW.entity, NEW.entity_key,
                                                            NEW.source_topic, NEW.source_partition,
@@ -114,13 +135,39 @@ BEGIN
                                                            NEW.source_system, NEW.event_id,
                                                            NEW.before, NEW.after, NEW.detail),
                                           'UTF8'));
-    UPDATE crvs.audit_chain c SET seq = NEW.seq, hash = NEW.hash, id = NEW.id, at = NEW.at
-    WHERE c.chain = NEW.chain;
+    PERFORM set_config(k, NEW.seq || ' ' || encode(NEW.hash, 'hex') || ' ' || NEW.id || ' '
+                          || (extract(epoch FROM NEW.at) * 1000000)::bigint, true);
     RETURN NEW;
 END
 $$;
 CREATE TRIGGER audit_log_chain BEFORE INSERT ON crvs.audit_log
     FOR EACH ROW WHEN (NEW.hash IS NULL) EXECUTE FUNCTION crvs.audit_chain_link();
+
+CREATE FUNCTION crvs.audit_chain_write_heads() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ch text;
+    k text;
+    v text;
+BEGIN
+    FOR ch IN SELECT unnest(string_to_array(nullif(current_setting('crvs_chain.dirty', true), ''),
+                                               E'\n'))
+    LOOP
+        k := 'crvs_chain.h' || md5(ch);
+        v := current_setting(k, true);
+        UPDATE crvs.audit_chain c
+        SET seq = split_part(v, ' ', 1)::bigint, hash = decode(split_part(v, ' ', 2), 'hex'),
+            id = split_part(v, ' ', 3)::bigint,
+            at = 'epoch'::timestamptz + split_part(v, ' ', 4)::bigint * interval '1 microsecond'
+        WHERE c.chain = ch;
+        PERFORM set_config(k, '', true);
+    END LOOP;
+    PERFORM set_config('crvs_chain.dirty', '', true);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER audit_log_chain_heads AFTER INSERT ON crvs.audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION crvs.audit_chain_write_heads();
 
 -- The heads are changed only by the chaining (the trigger, as the owner, and
 -- the services' batches), never by hand: UPDATE and DELETE on a head that

@@ -42,6 +42,28 @@ itest_wait_for "SELECT count(*) FROM crvs.link_lag(100000000) WHERE records = 0"
 itest_psql "INSERT INTO crvs.audit_log (service, action, entity, entity_key, detail)
             VALUES ('crvsctl', 'note', 'test', 'k1', '{\"why\": \"a test\"}')" >/dev/null
 
+# Rows chained by the trigger in every shape a transaction gives: single
+# rows and a statement of 2,000 (the linker's status changes) into the
+# operators' chain and a partition's, a savepoint rolled back in between,
+# a statement whose own function inserts more rows.
+itest_psql "CREATE FUNCTION pg_temp.nested(k text) RETURNS text LANGUAGE plpgsql AS \$\$
+            BEGIN
+                INSERT INTO crvs.audit_log (service, action, entity, entity_key) VALUES ('crvsctl', 'nested', 'test', k);
+                RETURN k;
+            END \$\$;
+            BEGIN;
+            INSERT INTO crvs.audit_log (service, action, entity, entity_key) VALUES ('crvsctl', 'note', 'test', 'a');
+            INSERT INTO crvs.audit_log (service, action, entity, entity_key, source_topic, source_partition)
+            SELECT 'linkage', 'marriage_status', 'marriage', 'm' || g, 'birth-certificate', 1 FROM generate_series(1, 2000) g;
+            SAVEPOINT s;
+            INSERT INTO crvs.audit_log (service, action, entity, entity_key) SELECT 'crvsctl', 'gone', 'test', 'g' || g FROM generate_series(1, 5) g;
+            ROLLBACK TO SAVEPOINT s;
+            INSERT INTO crvs.audit_log (service, action, entity, entity_key) SELECT 'crvsctl', 'outer', 'test', pg_temp.nested('n' || g) FROM generate_series(1, 3) g;
+            COMMIT" >/dev/null
+itest_assert_eq "$(itest_psql "SELECT count(*) FROM crvs.audit_log WHERE action = 'gone'")" 0 "rows of the rolled-back savepoint"
+itest_assert_eq "$(itest_psql "SELECT seq FROM crvs.audit_chain WHERE chain = 'crvsctl'")" \
+    "$(itest_psql "SELECT count(*) FROM crvs.audit_log WHERE chain = 'crvsctl'")" "the operators' head after nested statements"
+
 audit=$(itest_psql "SELECT count(*) FROM crvs.audit_log")
 [ "$audit" -ge 600 ] || itest_fail "only $audit audit rows"
 [ "$(itest_psql "SELECT count(*) FROM crvs.audit_log WHERE action = 'dead_letter'")" -gt 0 ] || itest_fail "no dead letters"
