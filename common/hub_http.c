@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hub_build.h"
+#include "hub_file.h"
 
 #if HUB_HAVE_MHD
 
@@ -36,7 +37,8 @@ const char *hub_http_request_query(const hub_http_request *r, const char *name)
 struct hub_http {
     struct MHD_Daemon *daemon;
     hub_http_handlers handlers;
-    char last_error[256]; /* libmicrohttpd's last complaint, for start errors */
+    char *tls_cert, *tls_key; /* PEM, kept while the daemon runs */
+    char last_error[256];     /* libmicrohttpd's last complaint, for start errors */
 };
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -153,12 +155,37 @@ hub_http *hub_http_start(const char *bind_address, int port, const hub_http_hand
     h->handlers = *handlers;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
-    /* A handful of scrapers and probes: few connections, short timeouts. */
+    bool tls = (handlers->tls_cert_file && *handlers->tls_cert_file) ||
+               (handlers->tls_key_file && *handlers->tls_key_file);
+    if (tls) {
+        if (!handlers->tls_cert_file || !*handlers->tls_cert_file || !handlers->tls_key_file ||
+            !*handlers->tls_key_file) {
+            snprintf(errstr, errstr_size, "HTTPS needs both a certificate and a key file");
+            goto fail;
+        }
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            snprintf(errstr, errstr_size, "this libmicrohttpd cannot serve HTTPS");
+            goto fail;
+        }
+        size_t len;
+        char why[300];
+        if (!(h->tls_cert = hub_file_read(handlers->tls_cert_file, &len, why, sizeof why)) ||
+            !(h->tls_key = hub_file_read(handlers->tls_key_file, &len, why, sizeof why))) {
+            snprintf(errstr, errstr_size, "HTTPS: %s", why);
+            goto fail;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    /* A handful of scrapers and probes: few connections, short timeouts.
+     * The TLS options are last: without TLS they end the list. */
     h->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, h,
                                  MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, h,
                                  MHD_OPTION_CONNECTION_LIMIT, 16u,
                                  MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                                 tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls_cert,
+                                 MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,
+                                 MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
                                  MHD_OPTION_END);
     if (!h->daemon) {
         snprintf(errstr, errstr_size, "cannot listen on %s:%d: %s", bind_address, port,
@@ -169,6 +196,11 @@ hub_http *hub_http_start(const char *bind_address, int port, const hub_http_hand
     return h;
 fail:
     if (ai) freeaddrinfo(ai);
+    if (h) {
+        free(h->tls_cert);
+        if (h->tls_key) explicit_bzero(h->tls_key, strlen(h->tls_key));
+        free(h->tls_key);
+    }
     free(h);
     return NULL;
 }
@@ -177,6 +209,9 @@ void hub_http_stop(hub_http *h)
 {
     if (!h) return;
     MHD_stop_daemon(h->daemon);
+    free(h->tls_cert);
+    if (h->tls_key) explicit_bzero(h->tls_key, strlen(h->tls_key));
+    free(h->tls_key);
     free(h);
 }
 

@@ -53,6 +53,9 @@ typedef struct hub_http_handlers {
     hub_http_check_fn ready;   /* NULL: always ready */
     hub_http_route_fn route;   /* NULL: other paths are 404 */
     void *opaque;
+    /* HTTPS: PEM files of the certificate (chain) and its private key; both
+     * NULL or empty: plain HTTP. */
+    const char *tls_cert_file, *tls_key_file;
 } hub_http_handlers;
 
 typedef struct hub_http hub_http;

@@ -39,6 +39,8 @@ static const hub_config_setting service_settings[] = {
     {"retry.backoff.max.ms", HUB_CFG_INT, "5000", 1, 600000, "longest wait between retries"},
     {"http.port", HUB_CFG_INT, "0", 0, 65535, "port for /metrics, /healthz, /readyz (0: off)"},
     {"http.bind", HUB_CFG_STRING, "127.0.0.1", 0, 0, "address the HTTP endpoints listen on"},
+    {"http.tls.cert", HUB_CFG_STRING, "", 0, 0, "PEM certificate (chain): the endpoints over HTTPS"},
+    {"http.tls.key", HUB_CFG_STRING, "", 0, 0, "PEM private key of http.tls.cert"},
     {"http.healthz.stall.s", HUB_CFG_INT, "60", 1, 86400, "/healthz fails after the loop stalls this long"},
     {"offsets.on.loss", HUB_CFG_STRING, "stop", 0, 0,
      "broker data loss: stop (the partition waits for crvsctl offsets reset) | continue "
@@ -155,12 +157,14 @@ int hub_service_main(const hub_service_spec *spec, int argc, char **argv)
         telemetry = hub_telemetry_new(spec->name, HUB_VERSION, err, sizeof err);
         if (!telemetry ||
             hub_telemetry_serve(telemetry, bind, http_port,
-                                (int)hub_config_get_int(cfg, "http.healthz.stall.s"), err,
-                                sizeof err) != 0) {
+                                (int)hub_config_get_int(cfg, "http.healthz.stall.s"),
+                                hub_config_get(cfg, "http.tls.cert"),
+                                hub_config_get(cfg, "http.tls.key"), err, sizeof err) != 0) {
             hub_log_error("event=http_failed error=\"%s\"", err);
             goto out;
         }
-        hub_log_info("event=http_listening address=%s port=%d", bind, http_port);
+        hub_log_info("event=http_listening address=%s port=%d tls=%s", bind, http_port,
+                     *hub_config_get(cfg, "http.tls.cert") ? "on" : "off");
     }
 
     struct sigaction sa = {0};

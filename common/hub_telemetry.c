@@ -254,9 +254,11 @@ static bool ready(void *opaque, char *why, size_t why_size)
 }
 
 int hub_telemetry_serve(hub_telemetry *t, const char *bind_address, int port, int stall_s,
-                        char *errstr, size_t errstr_size)
+                        const char *tls_cert_file, const char *tls_key_file, char *errstr,
+                        size_t errstr_size)
 {
-    hub_http_handlers h = {.metrics = t->metrics, .healthy = healthy, .ready = ready, .opaque = t};
+    hub_http_handlers h = {.metrics = t->metrics, .healthy = healthy, .ready = ready, .opaque = t,
+                           .tls_cert_file = tls_cert_file, .tls_key_file = tls_key_file};
     t->stall_s = stall_s;
     t->http = hub_http_start(bind_address, port, &h, errstr, errstr_size);
     return t->http ? 0 : -1;

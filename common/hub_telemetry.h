@@ -27,10 +27,13 @@ typedef struct hub_telemetry hub_telemetry;
  * Strings are copied. */
 hub_telemetry *hub_telemetry_new(const char *service, const char *version, char *errstr,
                                  size_t errstr_size) HUB_WUR;
-/* Serves /metrics, /healthz and /readyz on bind_address:port. /healthz
- * fails when the consumer loop has not ticked for stall_s seconds. */
+/* Serves /metrics, /healthz and /readyz on bind_address:port, over HTTPS
+ * when tls_cert_file and tls_key_file name PEM files (NULL or empty: plain
+ * HTTP). /healthz fails when the consumer loop has not ticked for stall_s
+ * seconds. */
 int hub_telemetry_serve(hub_telemetry *t, const char *bind_address, int port, int stall_s,
-                        char *errstr, size_t errstr_size) HUB_WUR;
+                        const char *tls_cert_file, const char *tls_key_file, char *errstr,
+                        size_t errstr_size) HUB_WUR;
 /* Stops the server and frees everything. */
 void hub_telemetry_destroy(hub_telemetry *t);
 hub_metrics *hub_telemetry_metrics(hub_telemetry *t); /* borrowed */

@@ -286,9 +286,11 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: crvsctl serve [--bind ADDR] [--port N] [--token-file F] [--interval S]\n"
+            "                     [--tls-cert F --tls-key F]\n"
             "                     [--topic T]... [--max-lag N] [--max-commit-age S]\n"
             "                     [--max-dead-letters-per-hour N] [--max-linker-age S]\n"
-            "the console: a read-only page at http://ADDR:PORT/ (default 127.0.0.1:9400);\n"
+            "the console: a read-only page at http://ADDR:PORT/ (default 127.0.0.1:9400),\n"
+            "https:// with --tls-cert and --tls-key (PEM files);\n"
             "a token file is required when ADDR is not a loopback address\n");
     return CTL_USAGE;
 }
@@ -304,19 +306,23 @@ int ctl_serve(ctl *c, int argc, char **argv)
                                          {"max-commit-age", required_argument, NULL, 'a'},
                                          {"max-dead-letters-per-hour", required_argument, NULL, 'd'},
                                          {"max-linker-age", required_argument, NULL, 'k'},
+                                         {"tls-cert", required_argument, NULL, 'C'},
+                                         {"tls-key", required_argument, NULL, 'K'},
                                          {NULL, 0, NULL, 0}};
     ctl_status_opts o = {.max_lag = -1, .max_commit_age_s = -1, .max_dl_per_hour = -1,
                          .max_linker_age_s = -1};
-    const char *bind = "127.0.0.1", *token_file = NULL;
+    const char *bind = "127.0.0.1", *token_file = NULL, *tls_cert = NULL, *tls_key = NULL;
     int port = 9400, interval = 10, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "b:p:T:i:t:l:a:d:k:", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "b:p:T:i:t:l:a:d:k:C:K:", opts, NULL)) != -1) {
         char *end = NULL;
         long long v = optarg ? strtoll(optarg, &end, 10) : 0;
         bool number = optarg && end != optarg && *end == '\0' && v >= 0;
         switch (opt) {
         case 'b': bind = optarg; break;
         case 'T': token_file = optarg; break;
+        case 'C': tls_cert = optarg; break;
+        case 'K': tls_key = optarg; break;
         case 'p':
             if (!number || v < 1 || v > 65535) return usage();
             port = (int)v;
@@ -365,14 +371,15 @@ int ctl_serve(ctl *c, int argc, char **argv)
         goto out;
     }
     if (!(conn = ctl_pg_connect(c)) || !(rk = ctl_status_kafka(c))) goto out;
-    hub_http_handlers handlers = {.route = route, .opaque = &con};
+    hub_http_handlers handlers = {.route = route, .opaque = &con, .tls_cert_file = tls_cert,
+                                  .tls_key_file = tls_key};
     http = hub_http_start(bind, port, &handlers, err, sizeof err);
     if (!http) {
         fprintf(stderr, "crvsctl serve: %s\n", err);
         goto out;
     }
-    fprintf(stderr, "crvsctl serve: console on http://%s:%d/%s\n", bind, port,
-            con.token[0] ? "#token=... (from the token file)" : "");
+    fprintf(stderr, "crvsctl serve: console on %s://%s:%d/%s\n", tls_cert ? "https" : "http",
+            bind, port, con.token[0] ? "#token=... (from the token file)" : "");
     struct sigaction sa = {0};
     sa.sa_handler = on_serve_signal;
     sigemptyset(&sa.sa_mask);

@@ -130,6 +130,21 @@ itest_free_port() {
     return 1
 }
 
+# itest_make_ca DIR NAME: a self-signed test CA, DIR/NAME.crt and DIR/NAME.key.
+itest_make_ca() {
+    mkdir -p "$1"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=crvs test $2" \
+        -keyout "$1/$2.key" -out "$1/$2.crt" 2>/dev/null || itest_fail "openssl: CA $2"
+}
+# itest_make_cert DIR CA NAME: DIR/NAME.crt and DIR/NAME.key for localhost
+# and 127.0.0.1, signed by the CA DIR/CA.crt.
+itest_make_cert() {
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$1/$3.key" \
+        -out "$1/$3.csr" 2>/dev/null || itest_fail "openssl: key $3"
+    printf 'subjectAltName = DNS:localhost, IP:127.0.0.1\n' >"$1/$3.ext"
+    openssl x509 -req -in "$1/$3.csr" -CA "$1/$2.crt" -CAkey "$1/$2.key" -CAcreateserial \
+        -days 2 -extfile "$1/$3.ext" -out "$1/$3.crt" 2>/dev/null || itest_fail "openssl: certificate $3"
+}
 itest_pg_start() { "$ITEST_SRC/deploy/dev/pg.sh" start "$ITEST_DIR/pg" "$PGPORT"; }
 itest_pg_stop() { "$ITEST_SRC/deploy/dev/pg.sh" stop "$ITEST_DIR/pg"; }
 

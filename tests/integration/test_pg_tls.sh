@@ -12,19 +12,9 @@ itest_require openssl
 hub_setup
 
 tls=$ITEST_DIR/tls
-mkdir -p "$tls"
-# ca NAME: a self-signed CA, NAME.crt and NAME.key.
-ca() {
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=crvs test $1" \
-        -keyout "$tls/$1.key" -out "$tls/$1.crt" 2>/dev/null || itest_fail "openssl: CA $1"
-}
-ca ca
-ca other-ca
-openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$tls/server.key" \
-    -out "$tls/server.csr" 2>/dev/null || itest_fail "openssl: server key"
-printf 'subjectAltName = DNS:localhost, IP:127.0.0.1\n' >"$tls/san.ext"
-openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
-    -days 2 -extfile "$tls/san.ext" -out "$tls/server.crt" 2>/dev/null || itest_fail "openssl: server certificate"
+itest_make_ca "$tls" ca
+itest_make_ca "$tls" other-ca
+itest_make_cert "$tls" ca server
 
 # The server: its certificate and key in its data folder (its own user,
 # key mode 0600), TLS on, crvs_service only over TLS with SCRAM.
