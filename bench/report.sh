@@ -27,6 +27,12 @@ jq -r '
     (if $h.linked_records_per_s then
       "  linked              persons and marriages final for all \($h.records) records after \($h.linked_seconds | f(1)) s: \($h.linked_records_per_s | f(0)) records/s"
      else empty end),
+    (if ($h.progress // []) | length > 1 then
+      "  progress            records/s by tenth of the run: " +
+      ([$h.progress as $pr | range(1; 11) | ($pr | length) as $n | (($n * . / 10) | floor) as $i
+        | select($i >= 1) | [$pr[$i - 1], (if $i - 1 - ($n / 10 | floor) >= 0 then $pr[$i - 1 - ($n / 10 | floor)] else {seconds: 0, stored: 0} end)]
+        | (.[0].stored - .[1].stored) / ((.[0].seconds - .[1].seconds) | if . == 0 then 1 else . end) | f(0)] | join(", "))
+     else empty end),
     (if $k then
       "  linker catch-up     \($k.records) records queued by ingest without the linker (\($k.ingest_without_linker_per_s | f(0)) records/s), folded in \($k.catchup_seconds | f(1)) s: \($k.catchup_per_s | f(0)) records/s (\($k.catchup_per_s / $k.ingest_without_linker_per_s | f(2)) x the ingest rate)"
      else empty end),

@@ -5,7 +5,7 @@
 #
 #   bench/run.sh [--count N] [--count-other N] [--topics "T ..."] [--latency-seconds S]
 #                [--rates "R ..."] [--two-count N] [--linger MS] [--kafka devbroker|apache]
-#                [--no-peer] [--out FILE] [--build DIR]
+#                [--no-peer] [--backfill] [--pg-set NAME=VALUE]... [--out FILE] [--build DIR]
 #
 #   --count N           records of the birth-certificate hub run (default 1000000)
 #   --count-other N     records of the death-notice and divorce-judgment hub runs (default 100000)
@@ -18,6 +18,12 @@
 #                       (a local Apache Kafka cluster of CRVS_DEVKAFKA_BROKERS brokers, default 3;
 #                       deploy/dev/kafka.sh; replication 3, min.insync.replicas 2)
 #   --no-peer           skip the peer (bench/peer/peer.py, a plain at-least-once consumer)
+#   --backfill          only step 1 (the hub run, with its checks and its progress every
+#                       minute) per topic: a backfill of --count records through one instance,
+#                       on a PostgreSQL set up for one (docs/operations.md, "PostgreSQL
+#                       for a backfill": shared_buffers 2GB, max_wal_size 16GB,
+#                       checkpoint_timeout 15min, wal_compression lz4)
+#   --pg-set NAME=VALUE a PostgreSQL setting for the run (after --backfill's), repeatable
 #   --out FILE          results (default bench/results/bench-<UTC time>.json)
 #   --build DIR         release build folder (default build-bench)
 #
@@ -67,12 +73,14 @@ BUILD_DIR="$ROOT/build-bench"
 MAX_LAG=5000
 PARTITIONS=2
 PEER=1
+BACKFILL=0
+PG_SET=()
 # The shipped batch.max.messages (the tests' configuration has 500);
 # HUB_BATCH_MAX=N overrides.
 export HUB_BATCH_MAX=${HUB_BATCH_MAX:-1000}
 
 usage() {
-    sed -n '6,22p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '6,28p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -89,6 +97,12 @@ while [ $# -gt 0 ]; do
         shift 2
         ;;
     --no-peer) PEER=0; shift ;;
+    --backfill) BACKFILL=1; shift ;;
+    --pg-set)
+        [[ ${2:-} =~ ^[a-z_]+=[^\']+$ ]] || usage
+        PG_SET+=("$2")
+        shift 2
+        ;;
     --out) OUT=$2; shift 2 ;;
     --build) BUILD_DIR=$2; shift 2 ;;
     -h | --help) usage ;;
@@ -115,6 +129,12 @@ ITEST_NAME=bench
 hub_setup
 export PGOPTIONS="-c client_min_messages=warning"
 itest_psql "ALTER SYSTEM SET track_commit_timestamp = on" >/dev/null
+if [ "$BACKFILL" -eq 1 ]; then
+    PG_SET=(shared_buffers=2GB max_wal_size=16GB checkpoint_timeout=15min wal_compression=lz4 "${PG_SET[@]}")
+fi
+for kv in "${PG_SET[@]}"; do
+    itest_psql "ALTER SYSTEM SET ${kv%%=*} = '${kv#*=}'" >/dev/null
+done
 itest_pg_stop 2>/dev/null
 itest_pg_start 2>/dev/null
 CLK_TCK=$(getconf CLK_TCK)
@@ -164,6 +184,17 @@ stored() { # stored records of TOPIC (sum of stored offsets)
     itest_psql "SELECT coalesce(sum(greatest(next_offset, 0)), 0) FROM crvs.consumer_offset
                 WHERE consumer_group = 'crvs-$1' AND topic = '$1'"
 }
+# progress_start TOPIC BASE / progress_stop: "seconds stored" every minute
+# in $ITEST_DIR/progress while a hub run goes on (the records it stored).
+progress_start() {
+    : >"$ITEST_DIR/progress"
+    (
+        t0=$SECONDS
+        while sleep 60; do echo "$((SECONDS - t0)) $(($(stored "$1") - $2))" >>"$ITEST_DIR/progress"; done
+    ) &
+    PROGRESS_PID=$!
+}
+progress_stop() { kill "$PROGRESS_PID" 2>/dev/null || true; wait "$PROGRESS_PID" 2>/dev/null || true; }
 wait_stored() { # TOPIC EXPECTED TIMEOUT_S: polls every 0.1 s
     local deadline=$((SECONDS + $3)) v
     while :; do
@@ -228,13 +259,16 @@ hub_run() {
     broker_cpu0=$(cpu_of $(broker_pids))
     itest_log "$label: $topic, $n records, $inst instance(s)"
     t0=$(now)
+    progress_start "$topic" "$base"
     hub_ctl loadgen --topic "$topic" --count "$n" --seed "$seed" --start "$start" \
         --duplicate-share 0.02 --correction-share 0.01 --invalid-share 0.005 \
         --publish --max-lag "$MAX_LAG" 2>"$ITEST_DIR/loadgen.out" \
         || { cat "$ITEST_DIR/loadgen.out" >&2; itest_fail "loadgen failed"; }
-    wait_stored "$topic" $((base + n)) 3600
+    # A second per 500 records at the least, an hour at the least.
+    wait_stored "$topic" $((base + n)) $((n / 500 > 3600 ? n / 500 : 3600))
     t1=$(now)
-    wait_linked 3600
+    progress_stop
+    wait_linked $((n / 500 > 3600 ? n / 500 : 3600))
     t2=$(now)
     # The batches (the services' batch_committed lines): how many, their
     # records, and the time inside their transactions (BEGIN to COMMIT,
@@ -285,6 +319,8 @@ hub_run() {
         --argjson broker_cpu_per_1k "$(fdiv "$(fsub "$broker_cpu1" "$broker_cpu0")" "$(fdiv "$n" 1000)")" \
         --argjson rss_peak_mib "$(fdiv "$rss_peak" 1024)" --argjson rss_end_mib "$(fdiv "$rss_now" 1024)" \
         --argjson duplicates "$n_dup" --argjson corrections "$n_corr" --argjson invalid "$n_inval" \
+        --argjson progress "$(jq -Rsc '[split("\n")[] | select(. != "") | split(" ") | map(tonumber)
+                                         | {seconds:.[0], stored:.[1]}]' "$ITEST_DIR/progress")" \
         --argjson batches "$batches" --argjson tx_share "$(fdiv "$tx_s" "$(awk -v s="$secs" -v i="$inst" 'BEGIN { print s * i }')")" \
         '{kind:$kind, topic:$topic, "label":$lbl, records:$n, instances:$instances, seconds:$seconds,
           records_per_s:$rps, linked_seconds:$linked_seconds, linked_records_per_s:$linked_rps,
@@ -293,7 +329,7 @@ hub_run() {
           rss_peak_mib:$rss_peak_mib, rss_end_mib:$rss_end_mib, batches:$batches,
           records_per_batch:($n / $batches), transaction_time_share:$tx_share,
           produced:{duplicates:$duplicates, corrections:$corrections, invalid:$invalid},
-          verified:true}' >>"$RESULTS"
+          progress:$progress, verified:true}' >>"$RESULTS"
     itest_log "$label: $(fdiv "$n" "$secs") records/s"
 }
 
@@ -536,6 +572,10 @@ for topic in $TOPICS; do
     two=${TWO_COUNT:-$((n / 4 < 100000 ? n / 4 : 100000))}
     start_instances "$topic" 1
     hub_run "$topic" "$n" 1 hub 1 $((seed++))
+    if [ "$BACKFILL" -eq 1 ]; then
+        hub_stop_service "$topic" 1
+        continue
+    fi
     limit_run "$topic" "$n"
     if [ "$PEER" -eq 1 ]; then
         hub_stop_service "$topic" 1 # the peer has the machine to itself, as the hub had
@@ -569,7 +609,8 @@ jq -s --arg cpu "$cpu" --argjson cores "$cores" --arg pg "$pgver" --arg when "$(
     --arg broker "$broker" \
     --arg commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     --argjson batch_max "$HUB_BATCH_MAX" --argjson linger "${HUB_BATCH_LINGER:-5}" \
-    '{when:$when, commit:$commit, machine:{cpu:$cpu, cores:$cores, postgresql:$pg}, broker:$broker,
+    --argjson pgset "$(printf '%s\n' "${PG_SET[@]}" | jq -Rsc 'split("\n") | map(select(. != ""))')" \
+    '{when:$when, commit:$commit, machine:{cpu:$cpu, cores:$cores, postgresql:$pg, postgresql_settings:$pgset}, broker:$broker,
       service:{batch_max_messages:$batch_max, batch_linger_ms:$linger}, results:.}' \
     "$RESULTS" >"$OUT"
 "$ROOT/bench/report.sh" "$OUT"
