@@ -22,7 +22,8 @@
 #                                  the bootstrap list (default plaintext)
 #   kafka.sh client-config DIR [plaintext|sasl_ssl] [USER]
 #                                  kafka.* lines for a hub configuration file
-#                                  (USER: crvs-service, default, or crvs-ctl)
+#                                  (USER: crvs-ctl, default, or crvs-SERVICE:
+#                                  crvs-birth-certificate ...)
 #   kafka.sh leader DIR TOPIC PARTITION
 #                                  the id of the partition's leader
 #   kafka.sh tool DIR CLASS [ARGS] run one of Kafka's command-line tools (a
@@ -51,8 +52,10 @@ HEAP=${CRVS_DEVKAFKA_HEAP:-512m}
 START_TIMEOUT=${CRVS_DEVKAFKA_START_TIMEOUT:-90}
 STOP_TIMEOUT=${CRVS_DEVKAFKA_STOP_TIMEOUT:-30}
 JAVA=${JAVA:-java}
-# The SCRAM users every cluster gets: the services and crvsctl.
-SASL_USERS=(crvs-service crvs-ctl)
+# The SCRAM users every cluster gets: one per service (named as the service,
+# allowed its own topic and group only) and crvsctl (apply_acls).
+SERVICES=(birth-certificate death-notice divorce-judgment)
+SASL_USERS=(crvs-birth-certificate crvs-death-notice crvs-divorce-judgment crvs-ctl)
 
 die() { echo "$PROG: $*" >&2; exit 1; }
 say() { echo "$PROG: $*" >&2; }
@@ -208,6 +211,12 @@ inter.broker.listener.name=PLAINTEXT
 log.dirs=$b/data
 
 # SASL_SSL: SCRAM-SHA-512 over TLS with the test CA's certificate.
+# Its principals get what their ACLs allow (apply_acls), nothing else;
+# PLAINTEXT (tests, development, between brokers and controllers) is
+# User:ANONYMOUS, a super user.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS
+allow.everyone.if.no.acl.found=false
 sasl.enabled.mechanisms=SCRAM-SHA-512
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 ssl.keystore.type=PEM
@@ -360,6 +369,38 @@ write_bootstrap() {
     bootstrap_list SASL >"$DIR/bootstrap.sasl_ssl.tmp" && mv "$DIR/bootstrap.sasl_ssl.tmp" "$DIR/bootstrap.sasl_ssl"
 }
 
+# The ACLs of the SASL principals, once per cluster (DIR/acls): each service
+# reads its topic and its group only; crvsctl has the hub's topics, reads
+# and describes every group, creates and describes topics. Kafka's own tool
+# over PLAINTEXT, one JVM per rule, side by side.
+apply_acls() {
+    [ -f "$DIR/acls" ] && return 0
+    local cls=kafka.admin.AclCommand boot s pids=() rc=0
+    [ "${KAFKA_VERSION%%.*}" -lt 4 ] || cls=org.apache.kafka.tools.AclCommand
+    boot=$(bootstrap_list PLAIN)
+    for s in "${SERVICES[@]}"; do
+        kafka_java "$cls" --bootstrap-server "$boot" --add --allow-principal "User:crvs-$s" \
+            --operation Read --operation Describe --topic "$s" --group "crvs-$s" \
+            >"$DIR/acl-$s.log" 2>&1 &
+        pids+=($!)
+    done
+    kafka_java "$cls" --bootstrap-server "$boot" --add --allow-principal User:crvs-ctl \
+        --operation All --topic birth-certificate --topic death-notice --topic divorce-judgment \
+        >"$DIR/acl-ctl-topics.log" 2>&1 &
+    pids+=($!)
+    kafka_java "$cls" --bootstrap-server "$boot" --add --allow-principal User:crvs-ctl \
+        --operation Read --operation Describe --group '*' >"$DIR/acl-ctl-groups.log" 2>&1 &
+    pids+=($!)
+    kafka_java "$cls" --bootstrap-server "$boot" --add --allow-principal User:crvs-ctl \
+        --operation Create --operation Describe --operation DescribeConfigs --cluster \
+        >"$DIR/acl-ctl-cluster.log" 2>&1 &
+    pids+=($!)
+    for s in "${pids[@]}"; do wait "$s" || rc=1; done
+    [ $rc -eq 0 ] || { cat "$DIR"/acl-*.log >&2; die "adding the ACLs failed"; }
+    cat "$DIR"/acl-*.log >"$DIR/acls"
+    rm -f "$DIR"/acl-*.log
+}
+
 kafka_start() {
     [ $# -ge 1 ] && [ $# -le 2 ] || usage
     DIR=$(abspath "$1")
@@ -384,6 +425,7 @@ kafka_start() {
     done
     wait_ready "$(seq 1 "$BROKERS")"
     write_bootstrap
+    apply_acls
     say "ready: $BROKERS broker(s), bootstrap $(cat "$DIR/bootstrap") (SASL_SSL $(cat "$DIR/bootstrap.sasl_ssl"))${started:+, started$started}"
 }
 
@@ -479,7 +521,7 @@ kafka_bootstrap() {
 kafka_client_config() {
     [ $# -ge 1 ] && [ $# -le 3 ] || usage
     load_cluster "$1"
-    local listener=${2:-plaintext} user=${3:-crvs-service} pw
+    local listener=${2:-plaintext} user=${3:-crvs-ctl} pw
     case "$listener" in
     plaintext)
         echo "kafka.bootstrap.servers = $(bootstrap_list PLAIN)"
