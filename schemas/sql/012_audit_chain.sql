@@ -20,7 +20,7 @@
 CREATE FUNCTION crvs.audit_chain_of(p_service text, p_topic text, p_partition integer)
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN p_topic IS NOT NULL AND p_partition IS NOT NULL
-                THEN p_topic || '/' || p_partition ELSE p_service END
+                THEN p_topic || '/' || p_partition::text ELSE p_service END
 $$;
 
 -- The canonical content of a row: PostgreSQL's jsonb text of an array of
