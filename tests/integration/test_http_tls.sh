@@ -58,9 +58,10 @@ printf '%s\n' "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$ITEST_
 chmod 600 "$ITEST_DIR/console.token"
 token=$(cat "$ITEST_DIR/console.token")
 cport=$(itest_free_port)
-hub_ctl serve --port "$cport" --token-file "$ITEST_DIR/console.token" --interval 1 \
+"$CTL" -c "$ITEST_DIR/ctl.conf" serve --port "$cport" --token-file "$ITEST_DIR/console.token" --interval 1 \
     --tls-cert "$tls/server.crt" --tls-key "$tls/server.key" >"$ITEST_DIR/serve.log" 2>&1 &
 serve_pid=$!
+itest_on_exit "kill $serve_pid 2>/dev/null || true"
 code=000
 for _ in $(seq 1 100); do
     code=$(curl -s --cacert "$tls/ca.crt" -H "Authorization: Bearer $token" -o "$ITEST_DIR/api.json" -w '%{http_code}' \

@@ -66,8 +66,9 @@ done
 for y in 2025 2026; do hub_ctl report --year "$y" --out "$seen/report-$y.html" >/dev/null 2>&1 || itest_fail "report $y failed"; done
 for t in $topics; do curl -sf "http://127.0.0.1:${port[$t]}/metrics" >"$seen/metrics-$t.txt" || itest_fail "GET /metrics of $t failed"; done
 cport=$(itest_free_port)
-hub_ctl serve --port "$cport" --interval 1 >"$seen/serve.log" 2>&1 &
+"$CTL" -c "$ITEST_DIR/ctl.conf" serve --port "$cport" --interval 1 >"$seen/serve.log" 2>&1 &
 serve_pid=$!
+itest_on_exit "kill $serve_pid 2>/dev/null || true"
 for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$cport/api/status" >"$seen/console-api.json" 2>/dev/null && break
     sleep 0.2
