@@ -3,17 +3,20 @@
  * The rows of a batch are encoded in COPY's text format (content hashes
  * computed in C, hub_jsonb.h), ahead of the batch on the consumer thread
  * (hub_row_encode) or here, streamed with one COPY into a staging table
- * of the session, and applied by a fixed set of prepared, set-based
- * statements sent as one pipeline: the outcomes (create, correct,
- * duplicate, as if the rows were applied one by one, against the stored
- * rows locked FOR UPDATE), the registry's replaced and new rows, one audit
- * row per record, and the linkage of the records that changed. Whatever the
- * batch's size, three round trips (COPY, its end, the pipeline). The
- * semantics are those of crvs.apply_records (001_core.sql), which stays
- * the reference (docs/architecture.md, "Write path").
+ * of the session, and applied by a fixed set of set-based statements in
+ * one call of crvs.apply_batch_<entity> (013_roles.sql), which runs them
+ * with the owner's rights (the service's role may write no table): the
+ * outcomes (create, correct, duplicate, as if the rows were applied one by
+ * one, against the stored rows locked FOR UPDATE), the registry's replaced
+ * and new rows, one audit row per record, and the linkage of the records
+ * that changed. Whatever the batch's size, three round trips (COPY, its
+ * end, the call). The semantics are those of crvs.apply_records
+ * (001_core.sql), which stays the reference (docs/architecture.md, "Write
+ * path").
  *
- * A hub_apply belongs to one connection: its staging tables and prepared
- * statements live in that session. After the connection is lost, free it
+ * A hub_apply belongs to one connection: its staging tables (made by
+ * crvs.apply_stage) and the batch function's cached plans live in that
+ * session. After the connection is lost, free it
  * and prepare a new one on the new connection. Everything runs inside the
  * caller's transaction; the staging tables empty themselves at COMMIT or
  * ROLLBACK (ON COMMIT DELETE ROWS), and hub_apply_rows empties them itself

@@ -70,7 +70,12 @@ static void usage(void)
             "                                     retention; delete (development and tests)\n"
             "configuration: kafka.* (librdkafka), pg.* (libpq), schema.catalog, sql.dir;\n"
             "schema.registry.* (the schema registry client; see docs/operations.md);\n"
-            "CRVS_* environment variables override the files.\n");
+            "CRVS_* environment variables override the files.\n"
+            "database role each command needs (pg.user, or CRVS_PG_USER; docs/security.md):\n"
+            "  crvs_reader    status, wait, stats, report, serve, reconcile list, refdata show\n"
+            "  crvs_operator  dlq, reconcile resolve, offsets reset, marriage load, refdata load\n"
+            "                 (and all a reader may)\n"
+            "  the owner      migrate, audit verify, audit anchor\n");
 }
 
 /* `schema register|check ...`. `check` belongs to ctl_schema_check

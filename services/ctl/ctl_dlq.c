@@ -150,27 +150,19 @@ static int dlq_show(ctl *c, int argc, char **argv)
     for (int i = 0; i < 13; i++) printf("%-11s %s\n", labels[i], PQgetvalue(res, 0, i));
     PQclear(res);
     res = NULL;
-    /* A reveal is audited first: the audit row is written in the
-     * transaction that reads the bytes, and committed before anything of
-     * them is shown. A role that may not write it gets nothing. */
-    if (reveal) {
-        if (ctl_pg_exec(conn, "dlq", "BEGIN") != 0) goto out;
-        PGresult *a = ctl_pg_query(conn, "dlq",
-                            "INSERT INTO crvs.audit_log (service, action, entity, entity_key, detail) "
-                            "VALUES ('crvsctl', 'reveal', 'dead_letter', $1, "
-                            "jsonb_build_object('os_user', current_user))",
-                            1, params);
-        if (!a) {
-            fprintf(stderr, "crvsctl dlq show: the reveal could not be audited: nothing shown\n");
-            goto out;
-        }
-        PQclear(a);
-    }
-    res = PQexecParams(conn, "SELECT raw FROM crvs.dead_letter WHERE id = $1::bigint", 1, NULL,
-                       params, NULL, NULL, 1);
-    if (hub_pg_classify(conn, res) != HUB_PG_OK || PQntuples(res) != 1) goto out;
-    if (reveal && ctl_pg_exec(conn, "dlq", "COMMIT") != 0) {
-        fprintf(stderr, "crvsctl dlq show: the reveal could not be audited: nothing shown\n");
+    /* The bytes come with their audit row: crvs.dlq_read writes it
+     * ('reveal', or 'read_masked' for the masked view) and returns them in
+     * one statement, so nothing of them reaches us unless the row is
+     * committed with it. A role that may not call it gets no bytes. */
+    const char *by = getenv("USER");
+    const char *rp[3] = {id, by && by[0] ? by : "unknown", reveal ? "t" : "f"};
+    res = PQexecParams(conn, "SELECT crvs.dlq_read($1::bigint, $2, $3::boolean)", 3, NULL, rp,
+                       NULL, NULL, 1);
+    if (hub_pg_classify(conn, res) != HUB_PG_OK || PQntuples(res) != 1) {
+        char why[400];
+        hub_pg_error(conn, res, why, sizeof why);
+        fprintf(stderr, "crvsctl dlq show: %s refused or could not be audited (nothing shown): "
+                        "%s\n", reveal ? "the reveal was" : "reading the message was", why);
         goto out;
     }
     const uint8_t *raw = (const uint8_t *)PQgetvalue(res, 0, 0);
@@ -271,8 +263,9 @@ static int replay_chunk(PGconn *conn, rd_kafka_t *rk, const char *const *filters
      * their characters (id as text under another name: ORDER BY id must
      * not sort the text). */
     PGresult *res = PQexecParams(conn,
-                                 "SELECT id::text AS id_text, source_topic, msg_key, raw FROM crvs.dead_letter "
-                                 REPLAY_WHERE "ORDER BY id LIMIT $6::integer FOR UPDATE SKIP LOCKED",
+                                 "SELECT id_text, source_topic, msg_key, raw FROM "
+                                 "crvs.dlq_replay_take($1::bigint, $2, $3, $4::timestamptz, "
+                                 "$5::bigint, $6::integer)",
                                  6, NULL, params, NULL, NULL, 1);
     int n = -1;
     delivery *d = NULL;

@@ -40,9 +40,9 @@ static int reconcile_list(ctl *c, int argc, char **argv)
     char sql[1024];
     snprintf(sql, sizeof sql,
              "SELECT id, to_char(detected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-             "reason, coalesce(crvs.mask_id(personal_id), '-'), coalesce(source_a, '-'), "
+             "reason, coalesce(personal_id_masked, '-'), coalesce(source_a, '-'), "
              "coalesce(source_b, '-'), status, detail "
-             "FROM crvs.reconciliation WHERE %s ORDER BY id LIMIT $3::integer",
+             "FROM crvs.reconciliation_item WHERE %s ORDER BY id LIMIT $3::integer",
              filter);
     PGresult *res = ctl_pg_query(conn, "reconcile", sql, 3, params);
     if (!res) goto fail;
@@ -56,7 +56,7 @@ static int reconcile_list(ctl *c, int argc, char **argv)
     int shown = PQntuples(res);
     PQclear(res);
     snprintf(sql, sizeof sql,
-             "SELECT reason, count(*) FROM crvs.reconciliation WHERE %s "
+             "SELECT reason, count(*) FROM crvs.reconciliation_item WHERE %s "
              "GROUP BY reason ORDER BY reason",
              filter);
     if (!(res = ctl_pg_query(conn, "reconcile", sql, 2, params))) goto fail;

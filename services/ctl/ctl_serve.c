@@ -194,7 +194,7 @@ static json_t *reconciliation_items(PGconn *conn, json_t *doc)
     PGresult *res = ctl_pg_query(
         conn, "serve",
         "SELECT id, to_char(detected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-        "reason, coalesce(crvs.mask_id(personal_id), '-'), detail FROM crvs.reconciliation "
+        "reason, coalesce(personal_id_masked, '-'), detail FROM crvs.reconciliation_item "
         "WHERE status = 'open' ORDER BY id DESC LIMIT 50",
         0, NULL);
     if (!res) return items;

@@ -359,7 +359,7 @@ static int gather_throughput(PGconn *conn, json_t *services)
 static json_t *gather_reconciliation(PGconn *conn, bool *failed)
 {
     PGresult *res = ctl_pg_query(conn, "status",
-                              "SELECT to_regclass('crvs.reconciliation') IS NOT NULL", 0, NULL);
+                              "SELECT to_regclass('crvs.reconciliation_item') IS NOT NULL", 0, NULL);
     if (!res) {
         *failed = true;
         return json_null();
@@ -368,7 +368,7 @@ static json_t *gather_reconciliation(PGconn *conn, bool *failed)
     PQclear(res);
     if (!exists) return json_null();
     res = ctl_pg_query(conn, "status",
-                    "SELECT reason, count(*) FROM crvs.reconciliation WHERE status = 'open' "
+                    "SELECT reason, count(*) FROM crvs.reconciliation_item WHERE status = 'open' "
                     "GROUP BY reason ORDER BY 2 DESC, 1",
                     0, NULL);
     if (!res) {

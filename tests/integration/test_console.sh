@@ -5,7 +5,9 @@
 # page's DOM shows those counts, the masked personal ID and no full one;
 # the status API wants the token, from the Authorization header only (the
 # page takes it from its address's #fragment), never from the URL's query; a console bound beyond localhost without
-# a token refuses to start. A screenshot is kept as a test artifact:
+# a token refuses to start; markup in the data (a reconciliation item's
+# reason and detail) is shown as text, never made elements or run. The
+# console connects as a reader (crvs_reader). A screenshot is kept as a test artifact:
 # meson-logs/console.png in the build folder.
 set -euo pipefail
 . "$(dirname "$0")/hub.sh"
@@ -26,6 +28,11 @@ hub_ctl publish --topic birth-certificate "$ITEST_DIR/waiting.jsonl" >/dev/null
 # One open reconciliation item with a (synthetic) personal ID.
 itest_psql "INSERT INTO crvs.reconciliation (reason, scope, natural_key, personal_id, detail)
             VALUES ('console_test', 'test', 'console-test-1', '001203000123', 'an item for the console test')" >/dev/null
+# And one whose reason and detail carry markup, as a producer's text could:
+# the page must show it as text, never as elements or script.
+itest_psql "INSERT INTO crvs.reconciliation (reason, scope, natural_key, detail)
+            VALUES ('<b id=\"injected-reason\">x</b>', 'test', 'console-test-2',
+                    '<img src=x onerror=\"document.body.setAttribute(''data-pwned'',''1'')\"><script>document.body.setAttribute(''data-pwned'',''2'')</script><b id=\"injected\">bold</b>')" >/dev/null
 open_items=$(itest_psql "SELECT count(*) FROM crvs.reconciliation WHERE status = 'open'")
 
 # Beyond localhost, no token: refused at once.
@@ -37,7 +44,9 @@ token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf '%s\n' "$token" > "$ITEST_DIR/console.token"
 chmod 600 "$ITEST_DIR/console.token"
 port=$(itest_free_port) || itest_fail "no free port"
-"$CTL" -c "$ITEST_DIR/ctl.conf" serve --port "$port" --token-file "$ITEST_DIR/console.token" --interval 1 --max-lag 0 \
+# The console connects as a reader (crvs_reader: no personal data).
+itest_psql "CREATE ROLE console_view LOGIN IN ROLE crvs_reader" >/dev/null
+CRVS_PG_USER=console_view "$CTL" -c "$ITEST_DIR/ctl.conf" serve --port "$port" --token-file "$ITEST_DIR/console.token" --interval 1 --max-lag 0 \
     >>"$ITEST_DIR/serve.log" 2>&1 &
 serve_pid=$!
 itest_on_exit "kill $serve_pid 2>/dev/null; wait $serve_pid 2>/dev/null"
@@ -80,6 +89,13 @@ for reason in frame.bad_magic frame.too_short schema.unknown_id avro.decode; do
 done
 itest_assert_eq "$(grep -o '<span id="reconciliation-open">[^<]*' "$ITEST_DIR/dom.html" | sed 's/.*>//')" "$open_items" "page: reconciliation items open"
 grep -q '001\*\*\*\*\*\*\*23' "$ITEST_DIR/dom.html" || itest_fail "page: the masked personal ID is not shown"
+# The item with markup: shown as its text, no element made of it, no script run.
+grep -qF '&lt;b id="injected"&gt;bold&lt;/b&gt;' "$ITEST_DIR/dom.html" || itest_fail "page: the detail with markup is not shown as text"
+grep -qF '&lt;b id="injected-reason"&gt;' "$ITEST_DIR/dom.html" || itest_fail "page: the reason with markup is not shown as text"
+if grep -qE '<b id="injected|<img src="?x|data-pwned="' "$ITEST_DIR/dom.html"; then
+    itest_fail "page: markup from the data became elements or ran"
+fi
+itest_log "ok: markup in the data shown as text"
 if grep -q '001203000123' "$ITEST_DIR/dom.html"; then itest_fail "page: a full personal ID is shown"; fi
 grep -q 'class="badge breached">[0-9]* BREACHED<' "$ITEST_DIR/dom.html" || itest_fail "page: lag over --max-lag 0 is not shown as breached"
 grep -q '<path d="M' "$ITEST_DIR/dom.html" || itest_fail "page: no lag line drawn"

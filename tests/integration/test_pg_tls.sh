@@ -57,8 +57,9 @@ tls_conf "$ITEST_DIR/other-ca.conf" other-ca pgpass verify-full
 tls_conf "$ITEST_DIR/wrong-password.conf" ca pgpass-wrong verify-full
 tls_conf "$ITEST_DIR/no-tls.conf" ca pgpass disable
 
-# ctl_as CONF: crvsctl as crvs_service with CONF over ctl.conf; prints its exit status.
-ctl_as() { local rc=0; "$CTL" -c "$ITEST_DIR/ctl.conf" -c "$1" dlq list --limit 1 >"$ITEST_DIR/ctl-as.out" 2>&1 || rc=$?; echo "$rc"; }
+# ctl_as CONF: crvsctl as crvs_service with CONF over ctl.conf (a command that
+# role may run: it reads the reference data); prints its exit status.
+ctl_as() { local rc=0; "$CTL" -c "$ITEST_DIR/ctl.conf" -c "$1" refdata show units >"$ITEST_DIR/ctl-as.out" 2>&1 || rc=$?; echo "$rc"; }
 itest_assert_eq "$(ctl_as "$ITEST_DIR/tls.conf")" 0 "crvsctl over TLS, verify-full, the right CA and password"
 itest_assert_eq "$(ctl_as "$ITEST_DIR/other-ca.conf")" 1 "crvsctl with another CA"
 grep -qi "certificate verify failed" "$ITEST_DIR/ctl-as.out" || { cat "$ITEST_DIR/ctl-as.out" >&2; itest_fail "no certificate error given"; }
