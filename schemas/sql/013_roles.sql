@@ -334,20 +334,31 @@ SELECT crvs.apply_define_all();
 
 -- ---- What the services may do -----------------------------------------------
 
--- The functions the services call run with the owner's rights now; their
--- audit rows name the login (session_user), which current_user inside them
--- no longer is.
+-- The operators' functions run with the owner's rights now: their audit
+-- rows name the login (session_user), which current_user inside them no
+-- longer is, and the two that named nobody name it too.
 DO $$
 DECLARE
-    f regprocedure;
+    c record;
+    def text;
 BEGIN
-    FOREACH f IN ARRAY ARRAY[
-        'crvs.dlq_mark_replayed(bigint, text, integer, bigint)',
-        'crvs.dlq_discard(bigint, text, text)',
-        'crvs.load_communes(jsonb, text, text, date)',
-        'crvs.reset_offset(text, text, integer, bigint, text, text)']::regprocedure[]
+    FOR c IN SELECT * FROM (VALUES
+        ('crvs.dlq_mark_replayed(bigint, text, integer, bigint)', 'current_user', 'session_user'),
+        ('crvs.dlq_discard(bigint, text, text)', 'current_user', 'session_user'),
+        ('crvs.load_communes(jsonb, text, text, date)', 'current_user', 'session_user'),
+        ('crvs.reset_offset(text, text, integer, bigint, text, text)', 'current_user',
+         'session_user'),
+        ('crvs.reconcile_resolve(bigint, text, text)', '''comment'', p_comment)',
+         '''comment'', p_comment, ''db_user'', session_user)'),
+        ('crvs.register_marriage(text, text, date, text, text, text)',
+         '''registration_date'', p_date)',
+         '''registration_date'', p_date, ''db_user'', session_user)')) AS v(f, a, b)
     LOOP
-        EXECUTE replace(pg_get_functiondef(f), 'current_user', 'session_user');
+        def := pg_get_functiondef(c.f::regprocedure);
+        IF position(c.a IN def) = 0 THEN
+            RAISE EXCEPTION '% does not hold %', c.f, c.a;
+        END IF;
+        EXECUTE replace(def, c.a, c.b);
     END LOOP;
 END
 $$;

@@ -8,7 +8,7 @@
 #     call an operator's function, or run the batch function over a staging
 #     table of its own making.
 #   crvs_operator: dlq show (audited, naming the login), --reveal, discard,
-#     replay, reconcile list, marriage load; refused: ALTER TABLE, disabling a trigger, deleting a
+#     replay, reconcile list and resolve, marriage load, offsets reset; refused: ALTER TABLE, disabling a trigger, deleting a
 #     dead letter or an audit row, reading the dead letters' bytes directly.
 #   crvs_reader: stats, report, status, reconcile list; refused: any dead
 #     letter's bytes (dlq show, masked or revealed), registry and person
@@ -102,12 +102,26 @@ itest_assert_eq "$(itest_psql "SELECT detail->>'db_user' FROM crvs.audit_log WHE
 itest_assert_eq "$(ctl_as alice reconcile list --status all)" 0 "operator: reconcile list exit"
 itest_assert_eq "$(ctl_as alice marriage load "$MESON_SOURCE_ROOT/tests/data/marriages.csv")" 0 "operator: marriage load exit"
 [ "$(itest_psql "SELECT count(*) FROM crvs.marriage")" -gt 0 ] || itest_fail "operator: no marriage loaded"
+itest_assert_eq "$(itest_psql "SELECT string_agg(DISTINCT detail->>'db_user', ',') FROM crvs.audit_log WHERE action = 'register'")" \
+    alice "operator: the marriages' audit rows name the login"
 rid=$(itest_psql "SELECT min(id) FROM crvs.dead_letter WHERE status = 'new'")
 itest_assert_eq "$(ctl_as alice dlq replay "$rid")" 0 "operator: dlq replay exit"
 itest_assert_eq "$(itest_psql "SELECT status || ' ' || (SELECT detail->>'db_user' FROM crvs.audit_log
                                WHERE action = 'dlq_replay' AND entity_key = '$rid')
                                FROM crvs.dead_letter WHERE id = $rid")" "replayed alice" "operator: replayed, audited naming the login"
 itest_assert_eq "$(ctl_as alice status)" 0 "operator: status exit"
+itest_psql "INSERT INTO crvs.reconciliation (reason, scope, natural_key, detail)
+            VALUES ('roles_test', 'test', 'roles-test-1', 'an item for the roles test')" >/dev/null
+item=$(itest_psql "SELECT id FROM crvs.reconciliation WHERE natural_key = 'roles-test-1'")
+itest_assert_eq "$(ctl_as alice reconcile resolve "$item" --comment "roles test")" 0 "operator: reconcile resolve exit"
+itest_assert_eq "$(itest_psql "SELECT r.status || ' ' || (a.detail->>'db_user') FROM crvs.reconciliation r
+                               JOIN crvs.audit_log a ON a.action = 'resolve' AND a.entity_key = r.id::text
+                               WHERE r.id = $item")" "resolved alice" "operator: resolved, audited naming the login"
+hub_stop_service birth-certificate
+at=$(itest_psql "SELECT next_offset FROM crvs.consumer_offset WHERE consumer_group = 'crvs-birth-certificate' AND partition = 0")
+itest_assert_eq "$(ctl_as alice offsets reset --topic birth-certificate --partition 0 --to "$at" --reason "roles test")" 0 "operator: offsets reset exit"
+itest_assert_eq "$(itest_psql "SELECT detail->>'db_user' FROM crvs.audit_log WHERE action = 'offset_reset'")" alice \
+    "operator: the offset reset audited naming the login"
 refused alice "alter a registry table" "ALTER TABLE crvs.birth_certificate ADD COLUMN x integer"
 refused alice "disable the audit triggers" "ALTER TABLE crvs.audit_log DISABLE TRIGGER USER"
 refused alice "delete a dead letter" "DELETE FROM crvs.dead_letter"
