@@ -1,5 +1,6 @@
 #include "divorce_rules.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -300,6 +301,15 @@ int divorce_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
         hub_reject_set(why, "validation.effective_before_decision",
                        "effective_date is before decision_date");
         goto refuse;
+    }
+    /* A court coded TA<PP>.. of a province retired by the 2025 reform,
+     * deciding since: stored and flagged, counted under the province it
+     * belongs to today (docs/indicators.md, "Unit rule"). */
+    if (!strncmp(court_code, "TA", 2) && isdigit((unsigned char)court_code[2]) &&
+        isdigit((unsigned char)court_code[3])) {
+        char pp[3] = {court_code[2], court_code[3], '\0'};
+        if (hub_province_legacy_known(pp) && !hub_province_valid_on(pp, decision_days))
+            hub_rule_flag(flags, "court.province_code_retired");
     }
     if (hub_local_days(issued_ms) < decision_days) {
         hub_reject_set(why, "validation.issued_before_decision",

@@ -7,7 +7,8 @@ compared with what `crvsctl stats --csv` printed.
 
   prepare DIR   reads DIR/{birth-certificate,death-notice,divorce-judgment}.gen.jsonl
                 (crvsctl loadgen output), adds hand-made cases (Hà Giang and
-                Kiên Giang before the reform, an injury code and a missing
+                Kiên Giang before the reform, retired province and court
+                codes still sent on and after it, an injury code and a missing
                 code as underlying cause, maternal deaths, child marriages),
                 writes DIR/<topic>.jsonl to publish, DIR/marriages.csv to load
                 and DIR/plan.txt: one stats query per line
@@ -36,6 +37,12 @@ MERGED = {"02": "08", "06": "19", "10": "15", "17": "25", "26": "25", "27": "24"
           "60": "68", "62": "51", "64": "52", "67": "68", "70": "75", "72": "80", "74": "79",
           "77": "79", "83": "86", "84": "86", "87": "82", "89": "91", "93": "92", "94": "92",
           "95": "96"}
+# The 34 provinces since the reform, each keeping the code of one
+# predecessor; the 63 before it are these and the ones merged away.
+CURRENT = {"01", "04", "08", "11", "12", "14", "15", "19", "20", "22", "24", "25", "31", "33",
+           "37", "38", "40", "42", "44", "46", "48", "51", "52", "56", "66", "68", "75", "79",
+           "80", "82", "86", "91", "92", "96"}
+LEGACY = CURRENT | set(MERGED)
 CHAPTERS = [("I", "A00", "B99"), ("II", "C00", "D48"), ("III", "D50", "D89"),
             ("IV", "E00", "E90"), ("V", "F00", "F99"), ("VI", "G00", "G99"),
             ("VII", "H00", "H59"), ("VIII", "H60", "H95"), ("IX", "I00", "I99"),
@@ -65,10 +72,15 @@ def age(born, on):
 
 
 def unit(code, on, units):
+    """docs/indicators.md, "Unit rule": a code in force on the date is its
+    unit; a former province's code (before the reform, or still sent after
+    it) is today's province or its legacy unit; any other code, none."""
     if code is None:
         return None
-    if on >= REFORM:
+    if on >= REFORM and code in CURRENT:
         return code
+    if code not in LEGACY:
+        return None
     return MERGED.get(code, code) if units == "current" else "L" + code
 
 
@@ -145,11 +157,13 @@ def moved(text, delta):
 
 
 def hand_made_births(births):
-    base = [d for d in births if not invalid("birth-certificate", d)
-            and d["child"]["plurality"] == 1][:8]
+    # the last three: a retired code still sent on and after the reform day
     cases = [("02", dt.date(2025, 3, 10)), ("02", dt.date(2025, 6, 30)), ("02", dt.date(2024, 12, 1)),
              ("08", dt.date(2025, 2, 1)), ("91", dt.date(2025, 4, 1)), ("91", dt.date(2025, 6, 29)),
-             ("89", dt.date(2025, 1, 15)), ("91", dt.date(2025, 9, 1))]
+             ("89", dt.date(2025, 1, 15)), ("91", dt.date(2025, 9, 1)),
+             ("02", dt.date(2025, 7, 1)), ("02", dt.date(2025, 9, 15)), ("89", dt.date(2025, 8, 1))]
+    base = [d for d in births if not invalid("birth-certificate", d)
+            and d["child"]["plurality"] == 1][:len(cases)]
     out = []
     for i, ((code, day), src) in enumerate(zip(cases, base)):
         doc = copy.deepcopy(src)
@@ -209,7 +223,12 @@ def hand_made_deaths(deaths):
     # Hà Giang and Kiên Giang before the reform
     olds = [d for d in valid if local_date(d["death_time"]) >= dt.date(2025, 1, 10)
             and d["underlying_cause"] in ("I21.9", "I64")]
-    for (code, day), src in zip([("02", dt.date(2025, 1, 5)), ("91", dt.date(2025, 5, 20))], olds):
+    # (and the last three: a retired code still sent on and after the
+    # reform day)
+    cases = [("02", dt.date(2025, 1, 5)), ("91", dt.date(2025, 5, 20)), ("02", dt.date(2025, 6, 30)),
+             ("02", dt.date(2025, 7, 1)), ("89", dt.date(2025, 10, 10))]
+    assert len(olds) >= len(cases), "too few deaths to move"
+    for (code, day), src in zip(cases, olds):
         doc = copy.deepcopy(src)
         renumber("death-notice", doc, n)
         n += 1
@@ -250,6 +269,20 @@ def hand_made_divorces(divorces):
         doc["decision_date"] = "2025-06-20"
         doc["effective_date"] = "2025-07-20" if i == 0 else "2025-06-20"
         eff = date(doc["effective_date"])
+        issued = dt.datetime.combine(eff, dt.time(9, 0)) - LOCAL
+        doc["issued_at"] = issued.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        doc.pop("marriage", None)
+        out.append(doc)
+    # courts of former provinces deciding on and after the reform day: their
+    # codes are retired, the judgments still count (under today's province)
+    for i, (court, decided) in enumerate([("TA0201", dt.date(2025, 7, 1)),
+                                           ("TA8901", dt.date(2025, 9, 1))]):
+        doc = copy.deepcopy(valid[-1 - i])
+        renumber("divorce-judgment", doc, 315 + i)
+        doc["court"]["code"] = court
+        doc["decision_date"] = decided.isoformat()
+        eff = decided + dt.timedelta(days=20)
+        doc["effective_date"] = eff.isoformat()
         issued = dt.datetime.combine(eff, dt.time(9, 0)) - LOCAL
         doc["issued_at"] = issued.strftime("%Y-%m-%dT%H:%M:%S.000Z")
         doc.pop("marriage", None)
@@ -303,6 +336,15 @@ PLAN = [
     ("births", "2024-01-01", "2026-12-31", "sex", "current", "", "08"),
     ("births", "2024-01-01", "2026-12-31", "year", "as-recorded", "", "L02"),
     ("births", "2024-01-01", "2026-12-31", "year", "current", "", "91"),
+    # retired codes still sent on and after the reform day (docs/indicators.md, "Unit rule")
+    ("births", "2025-07-01", "2025-12-31", "unit", "current", "", ""),
+    ("births", "2025-07-01", "2025-12-31", "unit", "as-recorded", "", ""),
+    ("births", "2025-06-30", "2025-12-31", "year", "as-recorded", "", "L02"),
+    ("births", "2025-06-30", "2025-12-31", "year", "current", "", "08"),
+    ("deaths", "2025-06-30", "2025-12-31", "unit", "as-recorded", "", ""),
+    ("deaths", "2025-06-30", "2025-12-31", "unit", "current", "", ""),
+    ("divorces", "2025-07-01", "2025-12-31", "unit", "current", "", ""),
+    ("divorces", "2025-07-01", "2025-12-31", "unit", "as-recorded", "", ""),
     ("births_sex_ratio", "2024-01-01", "2026-12-31", "year", "current", "", ""),
     ("births_sex_ratio", "2025-01-01", "2025-12-31", "", "current", "", ""),
     ("births_low_weight", "2024-01-01", "2026-12-31", "unit", "current", "", ""),
@@ -695,6 +737,9 @@ def check(folder, today):
         for k in bad[:5]:
             print("MISMATCH %s: group %s expected %s, stats printed %s" % (what, k, want.get(k), got.get(k)))
         for code, n in names.items():
+            if code and code != "?" and not n:
+                print("MISMATCH %s: unit %s has no name" % (what, code))
+                bad.append(code)
             if code in NAMES and NAMES[code] != n:
                 print("MISMATCH %s: unit %s is named %s, expected %s" % (what, code, n, NAMES[code]))
                 bad.append(code)
@@ -703,6 +748,16 @@ def check(folder, today):
         else:
             print("ok: %s (%d groups)" % (what, len(want)))
     # the hand-made cases are in the data (the test means something)
+    retired = {kind: sum(1 for r in rows[kind] if r["province"] is not None
+                         and r["unit_date"] >= REFORM and r["province"] not in CURRENT)
+               for kind in ("birth", "death", "divorce")}
+    for kind, least in (("birth", 3), ("death", 2), ("divorce", 2)):
+        if retired[kind] < least:
+            print("MISSING: %d %ss with a retired province code since the reform, expected %d"
+                  % (retired[kind], kind, least))
+            failures += 1
+    print("data: retired province codes since the reform: %d births, %d deaths, %d divorces"
+          % (retired["birth"], retired["death"], retired["divorce"]))
     b = rows["birth"]
     ha_giang = sum(1 for r in b if r["province"] == "02" and r["unit_date"] < REFORM)
     kien_giang = sum(1 for r in b if r["province"] == "91" and r["unit_date"] < REFORM)

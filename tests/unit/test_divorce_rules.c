@@ -524,6 +524,37 @@ static void marriage_flags(void **state)
 }
 
 /* Numbers without a range of their own and text limits (hub_limits). */
+/* A court of a province the 2025 reform retired (TA02..: Hà Giang, now
+ * part of Tuyên Quang 08) deciding since the reform: kept, flagged. */
+static void retired_court_province_is_flagged(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *court, *decided, *effective;
+        bool flagged;
+    } cases[] = {
+        {"TA0201", "2026-03-02", "2026-04-02", true},  /* retired, after the reform */
+        {"TA0201", "2025-07-01", "2025-07-20", true},  /* on the reform day */
+        {"TA0201", "2025-06-30", "2025-07-20", false}, /* the day before */
+        {"TA0801", "2026-03-02", "2026-04-02", false}, /* Tuyên Quang, in force */
+        {"TA9101", "2026-03-02", "2026-04-02", false}, /* 91 kept by An Giang */
+        {"TAND-HN", "2026-03-02", "2026-04-02", false}, /* no province in the code */
+        {"TA99", "2026-03-02", "2026-04-02", false},   /* not a province */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *d = doc();
+        set(d, "court", "code", json_string(cases[i].court));
+        set(d, NULL, "decision_date", json_string(cases[i].decided));
+        set(d, NULL, "effective_date", json_string(cases[i].effective));
+        json_t *row = map_ok(d);
+        if (has_flag(row, "court.province_code_retired") != cases[i].flagged)
+            fail_msg("%s decided %s: flagged %d", cases[i].court, cases[i].decided,
+                     !cases[i].flagged);
+        json_decref(row);
+        json_decref(d);
+    }
+}
+
 static void ranges_and_limits_refuse(void **state)
 {
     (void)state;
@@ -563,6 +594,7 @@ int main(void)
         cmocka_unit_test(sex_contradiction_is_kept_and_reconciled),
         cmocka_unit_test(unidentified_spouses),
         cmocka_unit_test(marriage_flags),
+        cmocka_unit_test(retired_court_province_is_flagged),
         cmocka_unit_test(ranges_and_limits_refuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
