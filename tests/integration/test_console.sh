@@ -5,8 +5,9 @@
 # page's DOM shows those counts, the masked personal ID and no full one;
 # the status API wants the token, from the Authorization header only (the
 # page takes it from its address's #fragment), never from the URL's query; a console bound beyond localhost without
-# a token refuses to start; markup in the data (a reconciliation item's
-# reason and detail) is shown as text, never made elements or run. The
+# a token refuses to start; markup in the data (a published divorce
+# judgment's marriage registry office, quoted by the linker's item, and an
+# item's reason and detail) is shown as text, never made elements or run. The
 # console connects as a reader (crvs_reader). A screenshot is kept as a test artifact:
 # meson-logs/console.png in the build folder.
 set -euo pipefail
@@ -28,8 +29,21 @@ hub_ctl publish --topic birth-certificate "$ITEST_DIR/waiting.jsonl" >/dev/null
 # One open reconciliation item with a (synthetic) personal ID.
 itest_psql "INSERT INTO crvs.reconciliation (reason, scope, natural_key, personal_id, detail)
             VALUES ('console_test', 'test', 'console-test-1', '001203000123', 'an item for the console test')" >/dev/null
-# And one whose reason and detail carry markup, as a producer's text could:
-# the page must show it as text, never as elements or script.
+# A divorce judgment whose marriage's registry office carries markup: the
+# marriage is not in the register, so the linker opens an item whose detail
+# quotes the producer's text. The page must show it as text, never as
+# elements or script.
+head -n 1 "$MESON_SOURCE_ROOT/tests/data/divorce-judgments.jsonl" | jq -c '
+    .judgment_number = "CONSOLE/2026" | .event_id = "console-markup-1"
+    | .marriage.registration_number = "<b id=\"injected-number\">9</b>"
+    | .marriage.registry_office = "<img src=x onerror=\"document.body.setAttribute(\u0027data-pwned\u0027,\u00273\u0027)\"><b id=\"injected-office\">office</b>"' \
+    >"$ITEST_DIR/markup-divorce.jsonl"
+hub_start_service divorce-judgment
+hub_ctl publish --topic divorce-judgment "$ITEST_DIR/markup-divorce.jsonl" >/dev/null
+itest_wait_for "SELECT count(*) FROM crvs.reconciliation WHERE reason = 'marriage_not_found'
+                AND detail LIKE '%injected-office%'" 1 60
+hub_stop_service divorce-judgment
+# And an item whose reason and detail carry markup (written directly).
 itest_psql "INSERT INTO crvs.reconciliation (reason, scope, natural_key, detail)
             VALUES ('<b id=\"injected-reason\">x</b>', 'test', 'console-test-2',
                     '<img src=x onerror=\"document.body.setAttribute(''data-pwned'',''1'')\"><script>document.body.setAttribute(''data-pwned'',''2'')</script><b id=\"injected\">bold</b>')" >/dev/null
@@ -92,6 +106,7 @@ grep -q '001\*\*\*\*\*\*\*23' "$ITEST_DIR/dom.html" || itest_fail "page: the mas
 # The item with markup: shown as its text, no element made of it, no script run.
 grep -qF '&lt;b id="injected"&gt;bold&lt;/b&gt;' "$ITEST_DIR/dom.html" || itest_fail "page: the detail with markup is not shown as text"
 grep -qF '&lt;b id="injected-reason"&gt;' "$ITEST_DIR/dom.html" || itest_fail "page: the reason with markup is not shown as text"
+grep -qF '&lt;b id="injected-office"&gt;office&lt;/b&gt;' "$ITEST_DIR/dom.html" || itest_fail "page: the published registry office is not shown as text"
 if grep -qE '<b id="injected|<img src="?x|data-pwned="' "$ITEST_DIR/dom.html"; then
     itest_fail "page: markup from the data became elements or ran"
 fi
