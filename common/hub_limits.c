@@ -110,6 +110,20 @@ static const hub_field_limit divorce[] = {
     {NULL, HUB_LIMIT_LINE, 0},
 };
 
+static const hub_field_limit civil[] = {
+    LINE("event_id", ID_CHARS),
+    LINE("source_system", ID_CHARS),
+    LINE("office.commune_code", SHORT_CODE_CHARS),
+    LINE("office.name", INSTITUTION_CHARS),
+    LINE("registration_number", NUMBER_CHARS),
+    ITEMS("persons", HUB_LIMIT_DEFAULT_ITEMS),
+    LINE("persons[].personal_id", PID_CHARS),
+    LINE("persons[].name", NAME_CHARS),
+    LINE("source_document.issuer_code", CODE_CHARS),
+    LINE("source_document.number", NUMBER_CHARS),
+    {NULL, HUB_LIMIT_LINE, 0},
+};
+
 static const struct {
     const char *topic;
     const hub_field_limit *table;
@@ -117,6 +131,7 @@ static const struct {
     {"birth-certificate", birth},
     {"death-notice", death},
     {"divorce-judgment", divorce},
+    {"civil-registration", civil},
 };
 
 static const hub_field_limit *table_of(const char *topic)

@@ -129,6 +129,14 @@ int hub_rule_province(const char *code, const char *path, int64_t event_days, js
     return 0;
 }
 
+bool hub_rule_blank(const char *s)
+{
+    if (!s) return true;
+    for (; *s; s++)
+        if (!strchr(" \t\r\n", *s)) return false;
+    return true;
+}
+
 void hub_rule_finish(json_t *row, json_t *doc, json_t *facts, json_t *reconcile, json_t *flags)
 {
     json_object_set_new(row, "person_facts", facts);

@@ -46,6 +46,8 @@ int hub_rule_province(const char *code, const char *path, int64_t event_days, js
  * field misused for a personal ID or a name is never echoed. Returns buf. */
 const char *hub_rule_shown(const char *s, char *buf, size_t size);
 
+/* Whether a text is missing (NULL) or only spaces, tabs and line breaks. */
+bool hub_rule_blank(const char *s);
 /* Appends a data-quality flag (a short snake_case text). */
 void hub_rule_flag(json_t *flags, const char *flag);
 

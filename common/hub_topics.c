@@ -10,6 +10,8 @@ static const hub_topic_info topics[] = {
      {"facility_code", "notice_number"}},
     {"divorce-judgment", "divorce_judgment", {"court.code", "judgment_number"},
      {"court_code", "judgment_number"}},
+    {"civil-registration", "civil_registration", {"office.commune_code", "registration_number"},
+     {"office_code", "registration_number"}},
 };
 
 const hub_topic_info *hub_topic_find(const char *topic)

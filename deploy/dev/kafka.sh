@@ -54,8 +54,8 @@ STOP_TIMEOUT=${CRVS_DEVKAFKA_STOP_TIMEOUT:-30}
 JAVA=${JAVA:-java}
 # The SCRAM users every cluster gets: one per service (named as the service,
 # allowed its own topic and group only) and crvsctl (apply_acls).
-SERVICES=(birth-certificate death-notice divorce-judgment)
-SASL_USERS=(crvs-birth-certificate crvs-death-notice crvs-divorce-judgment crvs-ctl)
+SERVICES=(birth-certificate death-notice divorce-judgment civil-registration)
+SASL_USERS=(crvs-birth-certificate crvs-death-notice crvs-divorce-judgment crvs-civil-registration crvs-ctl)
 
 die() { echo "$PROG: $*" >&2; exit 1; }
 say() { echo "$PROG: $*" >&2; }
@@ -386,6 +386,7 @@ apply_acls() {
     done
     kafka_java "$cls" --bootstrap-server "$boot" --add --allow-principal User:crvs-ctl \
         --operation All --topic birth-certificate --topic death-notice --topic divorce-judgment \
+        --topic civil-registration \
         >"$DIR/acl-ctl-topics.log" 2>&1 &
     pids+=($!)
     kafka_java "$cls" --bootstrap-server "$boot" --add --allow-principal User:crvs-ctl \

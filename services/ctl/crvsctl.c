@@ -13,9 +13,11 @@ static const hub_config_setting ctl_settings[] = {
     {"log.level", HUB_CFG_STRING, "warn", 0, 0, "error | warn | info | debug"},
 };
 
-static void usage(void)
+/* On stdout when asked for (help, --help, -h), on stderr after a usage
+ * error. */
+static void usage(FILE *out)
 {
-    fprintf(stderr,
+    fprintf(out,
             "usage: crvsctl [-c FILE]... COMMAND [ARGS]\n"
             "commands:\n"
             "  migrate [--status]                 apply the pending schemas/sql migrations in order,\n"
@@ -110,12 +112,16 @@ int main(int argc, char **argv)
                 status = CTL_FAILED;
                 goto out;
             }
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            status = CTL_OK;
+            goto out;
         } else if (!strcmp(argv[i], "--version")) {
             printf("crvsctl %s\n", HUB_VERSION);
             status = CTL_OK;
             goto out;
         } else {
-            usage();
+            usage(stderr);
             goto out;
         }
     }
@@ -127,7 +133,7 @@ int main(int argc, char **argv)
     hub_log_level level;
     if (hub_log_parse_level(hub_config_get(c.cfg, "log.level"), &level)) hub_log_set_level(level);
     if (i >= argc) {
-        usage();
+        usage(stderr);
         goto out;
     }
     const char *cmd = argv[i];
@@ -150,11 +156,11 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "offsets")) status = ctl_offsets(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "audit")) status = ctl_audit(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "help")) {
-        usage();
+        usage(stdout);
         status = CTL_OK;
     } else {
         fprintf(stderr, "crvsctl: unknown command '%s'\n", cmd);
-        usage();
+        usage(stderr);
     }
 out:
     hub_catalog_destroy(c.cat);

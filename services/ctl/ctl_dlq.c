@@ -129,6 +129,12 @@ static int dlq_show(ctl *c, int argc, char **argv)
         fprintf(stderr, "usage: crvsctl dlq show ID [--reveal]\n");
         return CTL_USAGE;
     }
+    long long parsed;
+    if (!ctl_parse_count(id, &parsed)) {
+        fprintf(stderr, "crvsctl dlq show: the id is not a dead letter id (a number, as dlq "
+                        "list shows)\n");
+        return CTL_USAGE;
+    }
     PGconn *conn = ctl_pg_connect(c);
     if (!conn) return CTL_FAILED;
     int status = CTL_FAILED;

@@ -258,6 +258,11 @@ int ctl_publish(ctl *c, int argc, char **argv)
             txn_id ? (abort_txn ? " in a transaction, aborted: " : " in a transaction, committed: ") : "",
             txn_id ? txn_id : "");
     status = p.refused || p.failed_delivery ? CTL_FAILED : CTL_OK;
+    if (p.sent == 0 && p.refused == 0) {
+        /* An empty input is most often the wrong file or an empty pipe. */
+        fprintf(stderr, "crvsctl publish: the input holds no document: nothing published\n");
+        status = CTL_FAILED;
+    }
 out:
     if (p.rk) rd_kafka_destroy(p.rk);
     hub_avro_encoder_destroy(enc);

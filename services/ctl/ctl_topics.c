@@ -34,7 +34,8 @@ static void usage(void)
             "                             [--config NAME=VALUE]... [--timeout S]\n"
             "       crvsctl topics describe [--topic T]... [--timeout S]\n"
             "       crvsctl topics delete (--topic T... | --all) --yes [--timeout S]\n"
-            "The hub's topics unless --topic: birth-certificate, death-notice, divorce-judgment.\n"
+            "The hub's topics unless --topic: birth-certificate, death-notice, divorce-judgment,\n"
+            "civil-registration.\n"
             "create: missing topics only (3 partitions, replication 3, min.insync.replicas 2\n"
             "when the replication is 3 or more, unless given); delete removes every message.\n");
 }

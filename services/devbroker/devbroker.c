@@ -43,7 +43,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #define DEVBROKER_NAME "crvs-devbroker"
-#define DEFAULT_TOPICS "birth-certificate,death-notice,divorce-judgment"
+#define DEFAULT_TOPICS "birth-certificate,death-notice,divorce-judgment,civil-registration"
 /* Upper bounds that only guard against typos (--partitions 3000). */
 #define MAX_BROKERS 16
 #define MAX_PARTITIONS 256

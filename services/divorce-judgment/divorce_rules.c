@@ -42,14 +42,6 @@ typedef struct spouse {
     int64_t birth_days;
 } spouse;
 
-static bool blank(const char *s)
-{
-    if (!s) return true;
-    for (; *s; s++)
-        if (!strchr(" \t\r\n", *s)) return false;
-    return true;
-}
-
 static const char *sex_name(hub_sex s)
 {
     return s == HUB_SEX_MALE ? "MALE" : s == HUB_SEX_FEMALE ? "FEMALE" : "UNDETERMINED";
@@ -244,7 +236,7 @@ int divorce_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
         goto refuse;
     }
     const char *court_code = json_string_value(json_object_get(court, "code"));
-    if (blank(court_code) || strchr(court_code, '/')) {
+    if (hub_rule_blank(court_code) || strchr(court_code, '/')) {
         hub_reject_set(why, "validation.court", "court.code is missing, empty or holds '/'");
         goto refuse;
     }
@@ -257,7 +249,7 @@ int divorce_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
         goto refuse;
     }
     const char *number = json_string_value(json_object_get(doc, "judgment_number"));
-    if (blank(number)) {
+    if (hub_rule_blank(number)) {
         hub_reject_set(why, "validation.judgment_number", "judgment_number is missing or empty");
         goto refuse;
     }
@@ -333,7 +325,7 @@ int divorce_map(json_t *doc, int64_t now_ms, json_t **row_out, hub_reject *why)
     if (is_cancellation) {
         const char *cc = json_string_value(json_object_get(cancels, "court_code"));
         const char *cn = json_string_value(json_object_get(cancels, "judgment_number"));
-        if (blank(cc) || blank(cn) || strchr(cc, '/')) {
+        if (hub_rule_blank(cc) || hub_rule_blank(cn) || strchr(cc, '/')) {
             hub_reject_set(why, "validation.cancels",
                            "a REVIEW_CANCELLATION needs cancels.court_code and "
                            "cancels.judgment_number");

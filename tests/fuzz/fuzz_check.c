@@ -7,6 +7,7 @@
 
 #include "birth_rules.h"
 #include "death_rules.h"
+#include "civil_rules.h"
 #include "divorce_rules.h"
 #include "hub_build.h"
 #include "hub_jsonb.h"
@@ -23,6 +24,7 @@ static const struct {
     {"birth-certificate", birth_map},
     {"death-notice", death_map},
     {"divorce-judgment", divorce_map},
+    {"civil-registration", civil_map},
 };
 
 #define MAX_VERSIONS 2
@@ -87,6 +89,21 @@ hub_avro_decoder *fuzz_decoder(const char *topic)
             fuzz_fail("decoder for %s: %s", topic, reader ? err : "no schema");
     }
     return decoders[t];
+}
+
+int fuzz_versions(const char *topic)
+{
+    unsigned t = topic_index(topic);
+    int n = 0;
+    const hub_schema *s;
+    char err[512];
+    /* Pinned ids: <topic number>00<version> (schemas/avro/catalog.tsv). */
+    while (n < MAX_VERSIONS &&
+           hub_catalog_get(fuzz_catalog(), (int32_t)((t + 1) * 1000 + (unsigned)n + 1), &s, err,
+                           sizeof err) == HUB_SCHEMA_OK)
+        n++;
+    if (n == 0) fuzz_fail("no schema of %s in the catalog", topic);
+    return n;
 }
 
 hub_avro_encoder *fuzz_encoder(const char *topic, int version)

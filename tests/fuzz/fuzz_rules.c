@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *frame;
     size_t len;
     char err[512];
-    if (hub_avro_encode(fuzz_encoder(topic, 2), doc, &frame, &len, err, sizeof err) == 0) {
+    if (hub_avro_encode(fuzz_encoder(topic, fuzz_versions(topic)), doc, &frame, &len, err, sizeof err) == 0) {
         json_t *decoded = NULL;
         int32_t id;
         hub_reject why;

@@ -24,6 +24,7 @@ static const char *const samples[FUZZ_TOPICS] = {
     ROOT "/tests/data/birth-certificates.jsonl",
     ROOT "/tests/data/death-notices.jsonl",
     ROOT "/tests/data/divorce-judgments.jsonl",
+    ROOT "/tests/data/civil-registrations.jsonl",
 };
 
 static int written;
@@ -73,10 +74,11 @@ int main(int argc, char **argv)
             if (line[n - 1] == '\n') line[--n] = '\0';
             if (n == 0) continue;
             put(out, "rules", (uint8_t)t, line, (size_t)n);
-            for (int v = 1; v <= 2; v++)
+            int versions = fuzz_versions(fuzz_topic(t));
+            for (int v = 1; v <= versions; v++)
                 put(out, "publish", (uint8_t)(t + FUZZ_TOPICS * (v - 1)), line, (size_t)n);
             json_t *doc = json_loads(line, 0, NULL);
-            for (int v = 1; doc && v <= 2; v++) {
+            for (int v = 1; doc && v <= versions; v++) {
                 uint8_t *frame;
                 size_t len;
                 char err[512];

@@ -17,7 +17,7 @@ schema.catalog = $MESON_SOURCE_ROOT/schemas/avro
 sql.dir = $MESON_SOURCE_ROOT/schemas/sql
 EOC
     local svc
-    for svc in birth-certificate death-notice divorce-judgment; do
+    for svc in birth-certificate death-notice divorce-judgment civil-registration; do
         cat > "$ITEST_DIR/$svc.conf" <<EOC
 log.level = info
 schema.catalog = $MESON_SOURCE_ROOT/schemas/avro

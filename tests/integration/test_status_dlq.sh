@@ -100,6 +100,21 @@ hub_start_service birth-certificate
 
 out=$(hub_ctl dlq replay --all-matching --dry-run)
 itest_assert_eq "$out" "251 dead letters would be replayed (ids $id to $(itest_psql "SELECT max(id) FROM crvs.dead_letter"))" "dry run"
+# Asked for, the usage goes to stdout with exit 0; after a usage error to
+# stderr with exit 2. An id that is not a number is a usage error, not SQL.
+rc=0; "$CTL" --help >"$ITEST_DIR/help.out" 2>"$ITEST_DIR/help.err" || rc=$?
+itest_assert_eq "$rc|$(head -c 20 "$ITEST_DIR/help.out")|$(wc -c <"$ITEST_DIR/help.err")" "0|usage: crvsctl [-c F|0" "crvsctl --help: exit, stdout, stderr"
+rc=0; "$CTL" >"$ITEST_DIR/help.out" 2>"$ITEST_DIR/help.err" || rc=$?
+itest_assert_eq "$rc|$(wc -c <"$ITEST_DIR/help.out")|$(head -c 20 "$ITEST_DIR/help.err")" "2|0|usage: crvsctl [-c F" "crvsctl without a command: exit, stdout, stderr"
+rc=0; hub_ctl dlq show abc >"$ITEST_DIR/show.out" 2>&1 || rc=$?
+itest_assert_eq "$rc" 2 "dlq show abc: exit"
+grep -q "not a dead letter id" "$ITEST_DIR/show.out" || { cat "$ITEST_DIR/show.out" >&2; itest_fail "dlq show abc: no plain reason"; }
+if grep -qi "sqlstate\|syntax\|bigint" "$ITEST_DIR/show.out"; then itest_fail "dlq show abc printed an SQL error"; fi
+# Publishing an empty file says so and fails.
+: >"$ITEST_DIR/empty.jsonl"
+rc=0; hub_ctl publish --topic birth-certificate "$ITEST_DIR/empty.jsonl" >/dev/null 2>"$ITEST_DIR/empty.err" || rc=$?
+itest_assert_eq "$rc" 1 "publish of an empty file: exit"
+grep -q "the input holds no document" "$ITEST_DIR/empty.err" || itest_fail "publish of an empty file said nothing"
 rc=0; hub_ctl dlq replay >/dev/null 2>&1 || rc=$?
 itest_assert_eq "$rc" 2 "replay without a selection"
 
