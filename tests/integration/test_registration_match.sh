@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Registrations matched to what they register (016_registration_match.sql,
+# docs/linkage.md "Registrations"), whatever the order: the sample
+# registrations, certificates, notices and judgments are published
+# registrations first into one database, and the records first into
+# another; both give the same matches, and those are the expected ones:
+# the birth of GCS-0000001 by its certificate, the late home birth of
+# GCS-0000002 by the mother's ID and the date, the divorce by its
+# judgment; the death registration was cancelled, so the notice it named
+# is matched by nothing. Twins registered without their certificates, and a
+# second registration naming a registered certificate, are conflicts, not
+# matches.
+set -euo pipefail
+. "$(dirname "$0")/hub.sh"
+hub_setup
+itest_psql "CREATE DATABASE order_b TEMPLATE crvs" >/dev/null
+
+DATA="$MESON_SOURCE_ROOT/tests/data"
+publish() { hub_ctl publish --topic "$1" "$DATA/$2" >/dev/null || itest_fail "publish of $2 failed"; }
+publish_records() {
+    publish birth-certificate birth-certificates.jsonl
+    publish death-notice death-notices.jsonl
+    publish divorce-judgment divorce-judgments.jsonl
+}
+publish_registrations() { publish civil-registration civil-registrations.jsonl; }
+wait_all() {
+    local t
+    for t in birth-certificate death-notice divorce-judgment civil-registration; do hub_wait_stored 60 "$t"; done
+}
+start_all() {
+    local s
+    for s in birth-certificate death-notice divorce-judgment civil-registration; do hub_start_service "$s" "$1"; done
+}
+matches() {
+    psql -XAtq -d "$1" -c "SELECT office_code, registration_number, source_entity, source_key, matched_by
+                           FROM crvs.registration_match ORDER BY 1, 2"
+}
+
+# Order A: the registrations first.
+start_all 1
+publish_registrations
+wait_all
+itest_assert_eq "$(itest_psql "SELECT count(*) FROM crvs.registration_match")" 0 "matches before the records"
+publish_records
+wait_all
+matches crvs >"$ITEST_DIR/a.txt"
+
+# Order B: the records first, into another database.
+hub_stop_all_services
+itest_reset_topics
+hub_write_configs
+sed -i "s/^pg.dbname = .*/pg.dbname = order_b/" "$ITEST_DIR"/*.conf
+start_all 2
+publish_records
+wait_all
+publish_registrations
+wait_all
+matches order_b >"$ITEST_DIR/b.txt"
+
+diff "$ITEST_DIR/a.txt" "$ITEST_DIR/b.txt" >&2 || itest_fail "the matches depend on the order"
+itest_assert_eq "$(cat "$ITEST_DIR/a.txt")" "00004|LH-01/2025-0002|divorce_judgment|TAND-HN-BD/45/2025/HNGĐ-ST|document
+15165|KS-01/2026-0412|birth_certificate|BV15036/GCS-0000001|document
+40076|KS-01/2025-0077|birth_certificate|BV40004/GCS-0000002|persons" "the matches"
+
+# Conflicts: twins registered without their certificates (two certificates
+# of one mother and date), and a second registration of a registered birth.
+export PGDATABASE=order_b
+itest_psql "
+INSERT INTO crvs.birth_certificate (facility_code, certificate_number, facility_name, issued_at,
+    event_id, source_system, child_sex, birth_time, birth_date, place_kind, place_province_code,
+    plurality, birth_order, mother_name, mother_name_key, mother_personal_id, document,
+    content_hash, source_partition, source_offset, schema_id)
+SELECT 'BVTEST', 'TWIN-' || n, 'test', now(), 'e' || n, 'test', 'FEMALE', now(), '2026-01-02', 'HOME',
+       '01', 2, n, 'm', 'M', '001190000777', '{}', 'h', 0, 0, 1002
+FROM generate_series(1, 2) AS n;
+INSERT INTO crvs.civil_registration (office_code, registration_number, office_name, kind, status,
+    registration_date, event_date, late_registration, issued_at, event_id, source_system,
+    mother_personal_id, source_kind, source_issuer, source_number, document, content_hash,
+    source_partition, source_offset, schema_id)
+VALUES ('00001', 'KS-TWIN-1', 'o', 'BIRTH', 'REGISTERED', '2026-01-10', '2026-01-02', false, now(),
+        'r1', 't', '001190000777', NULL, NULL, NULL, '{\"persons\": []}', 'h', 0, 0, 4001),
+       ('00001', 'KS-DUP-1', 'o', 'BIRTH', 'REGISTERED', '2026-11-10', '2026-10-22', false, now(),
+        'r2', 't', '027195691832', 'BIRTH_CERTIFICATE', 'BV15036', 'GCS-0000001', '{\"persons\": []}',
+        'h', 0, 0, 4001)" >/dev/null
+itest_assert_eq "$(itest_psql "SELECT string_agg(registration_number || ' ' || reason || ' ' || source_key, ', '
+                               ORDER BY registration_number, source_key) FROM crvs.registration_conflict")" \
+    "KS-01/2026-0412 registration_duplicate BV15036/GCS-0000001, KS-DUP-1 registration_duplicate BV15036/GCS-0000001, KS-TWIN-1 registration_ambiguous BVTEST/TWIN-1, KS-TWIN-1 registration_ambiguous BVTEST/TWIN-2" \
+    "conflicts"
+itest_assert_eq "$(itest_psql "SELECT string_agg(registration_number, ', ' ORDER BY registration_number) FROM crvs.registration_match")" \
+    "KS-01/2025-0077, LH-01/2025-0002" "matches once the conflicts are stored"
+itest_log "ok"
