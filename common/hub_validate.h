@@ -48,6 +48,10 @@ const char *hub_pid_result_name(hub_pid_result r); /* "ok", "format", ... */
 #define HUB_REFORM_2025_Y 2025
 #define HUB_REFORM_2025_M 7
 #define HUB_REFORM_2025_D 1
+/* Registration time limits, days after the event (Law on Civil Status
+ * 2014, art. 15: a birth within 60 days; art. 33: a death within 15). */
+#define HUB_BIRTH_REGISTRATION_DAYS 60
+#define HUB_DEATH_REGISTRATION_DAYS 15
 bool hub_province_legacy_known(const char *code);
 const char *hub_province_legacy_name(const char *code);  /* NULL if unknown */
 /* The province a legacy one belongs to since the reform ("02" -> "08"). */

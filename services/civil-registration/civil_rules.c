@@ -26,8 +26,8 @@ static const struct {
     bool event_date_required;
 } kinds[] = {
     {"BIRTH", {{"CHILD", 1, 1}, {"MOTHER", 0, 1}, {"FATHER", 0, 1}}, "BIRTH_CERTIFICATE",
-     CIVIL_BIRTH_LIMIT_DAYS, true},
-    {"DEATH", {{"DECEASED", 1, 1}}, "DEATH_NOTICE", CIVIL_DEATH_LIMIT_DAYS, true},
+     HUB_BIRTH_REGISTRATION_DAYS, true},
+    {"DEATH", {{"DECEASED", 1, 1}}, "DEATH_NOTICE", HUB_DEATH_REGISTRATION_DAYS, true},
     {"MARRIAGE", {{"SPOUSE", 2, 2}}, NULL, 0, false},
     {"DIVORCE", {{"SPOUSE", 2, 2}}, "COURT_JUDGMENT", 0, false},
 };

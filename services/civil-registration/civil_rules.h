@@ -38,9 +38,6 @@
 
 #include "hub_reject.h"
 
-/* Registration time limits (Law on Civil Status 2014, art. 15 and 33). */
-#define CIVIL_BIRTH_LIMIT_DAYS 60
-#define CIVIL_DEATH_LIMIT_DAYS 15
 
 /* `now_ms` is the wall clock used for "not in the future" (a parameter so
  * tests can fix it). Contract as hub_service_spec.map. `doc` is modified in

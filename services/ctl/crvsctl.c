@@ -48,6 +48,11 @@ static void usage(FILE *out)
             "  reconcile list [--reason R] [--status open|resolved|closed|all] [--limit N]\n"
             "  reconcile resolve ID --comment TEXT [--by NAME]\n"
             "                                     linkage conflicts and gaps, and decisions on them\n"
+            "  worklist --kind births|deaths|divorces|undocumented [--unit CODE] [--overdue]\n"
+            "           [--days N] [--limit N] [--csv|--json]\n"
+            "                                     events reported with no registration (due 60\n"
+            "                                     days after a birth, 15 after a death), registrations\n"
+            "                                     without their document; IDs masked\n"
             "  marriage load [--source NAME] FILE.csv\n"
             "                                     load an extract of the marriage register\n"
             "  loadgen --topic T --count N [--seed S] [--invalid-share P] [--duplicate-share P]\n"
@@ -74,7 +79,8 @@ static void usage(FILE *out)
             "schema.registry.* (the schema registry client; see docs/operations.md);\n"
             "CRVS_* environment variables override the files.\n"
             "database role each command needs (pg.user, or CRVS_PG_USER; docs/security.md):\n"
-            "  crvs_reader    status, wait, stats, report, serve, reconcile list, refdata show\n"
+            "  crvs_reader    status, wait, stats, report, serve, reconcile list, refdata show,\n"
+            "                 worklist\n"
             "  crvs_operator  dlq, reconcile resolve, offsets reset, marriage load, refdata load\n"
             "                 (and all a reader may)\n"
             "  the owner      migrate, audit verify, audit anchor\n");
@@ -155,6 +161,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "topics")) status = ctl_topics(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "offsets")) status = ctl_offsets(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "audit")) status = ctl_audit(&c, sub_argc, sub_argv);
+    else if (!strcmp(cmd, "worklist")) status = ctl_worklist(&c, sub_argc, sub_argv);
     else if (!strcmp(cmd, "help")) {
         usage(stdout);
         status = CTL_OK;

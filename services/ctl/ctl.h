@@ -76,6 +76,8 @@ int ctl_marriage(ctl *c, int argc, char **argv);
 /* `topics create|describe|delete` (ctl_topics.c): the hub's topics on a
  * Kafka cluster through the admin API. */
 int ctl_topics(ctl *c, int argc, char **argv);
+/* `worklist` (ctl_worklist.c): what registry offices have to act on. */
+int ctl_worklist(ctl *c, int argc, char **argv);
 /* `audit verify|anchor` (ctl_audit.c): the tamper-evident audit chain. */
 int ctl_audit(ctl *c, int argc, char **argv);
 

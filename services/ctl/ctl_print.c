@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hub_text.h"
 
@@ -34,4 +35,30 @@ void ctl_print_rows(const PGresult *res, const char *const *head)
         putchar('\n');
     }
     free(width);
+}
+
+void ctl_print_csv_field(const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"') putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+void ctl_print_csv_rows(const PGresult *res, const char *const *head)
+{
+    int cols = PQnfields(res);
+    for (int r = -1; r < PQntuples(res); r++) {
+        for (int c = 0; c < cols; c++) {
+            if (c) putchar(',');
+            ctl_print_csv_field(r < 0 ? head[c] : PQgetvalue(res, r, c));
+        }
+        fputs("\r\n", stdout);
+    }
 }

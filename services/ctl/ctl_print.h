@@ -15,4 +15,10 @@ void ctl_print_padded(const char *s, size_t width, bool right);
  * column), two spaces between columns, the last one unpadded. */
 void ctl_print_rows(const PGresult *res, const char *const *head);
 
+/* One CSV field on stdout (RFC 4180): a field with a comma, quote or line
+ * break quoted, quotes doubled. */
+void ctl_print_csv_field(const char *s);
+/* A query's rows as CSV under `head`, CRLF line ends. */
+void ctl_print_csv_rows(const PGresult *res, const char *const *head);
+
 #endif

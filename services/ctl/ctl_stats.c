@@ -167,33 +167,17 @@ static void print_aligned(const table *t)
     }
 }
 
-/* RFC 4180: fields with a comma, quote or line break quoted, quotes doubled,
- * CRLF line ends. */
-static void csv_field(const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, stdout);
-        return;
-    }
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"') putchar('"');
-        putchar(*s);
-    }
-    putchar('"');
-}
-
 static void print_csv(const table *t)
 {
     for (int c = 0; c < t->n_cols; c++) {
         if (c) putchar(',');
-        csv_field(t->head[c]);
+        ctl_print_csv_field(t->head[c]);
     }
     fputs("\r\n", stdout);
     for (int row = 0; row < t->n_rows; row++) {
         for (int c = 0; c < t->n_cols; c++) {
             if (c) putchar(',');
-            csv_field(cell(t, row, c));
+            ctl_print_csv_field(cell(t, row, c));
         }
         fputs("\r\n", stdout);
     }

@@ -9,7 +9,8 @@
 # judgment; the death registration was cancelled, so the notice it named
 # is matched by nothing. Twins registered without their certificates, and a
 # second registration naming a registered certificate, are conflicts, not
-# matches.
+# matches. The worklists follow: an item leaves its list when its
+# registration arrives.
 set -euo pipefail
 . "$(dirname "$0")/hub.sh"
 hub_setup
@@ -53,11 +54,39 @@ sed -i "s/^pg.dbname = .*/pg.dbname = order_b/" "$ITEST_DIR"/*.conf
 start_all 2
 publish_records
 wait_all
+# The worklists (017_worklist.sql, crvsctl worklist) as a reader sees them:
+# before the registrations, every certificate is on the births list.
+itest_psql "CREATE ROLE clerk LOGIN IN ROLE crvs_reader" >/dev/null
+wl() { CRVS_PG_USER=clerk hub_ctl worklist "$@"; }
+wl --kind births --csv >"$ITEST_DIR/wl-before.csv" || itest_fail "worklist births failed"
+itest_assert_eq "$(($(wc -l <"$ITEST_DIR/wl-before.csv") - 1))" \
+    "$(psql -XAtq -d order_b -c "SELECT count(*) FROM crvs.birth_certificate")" "births on the list before any registration"
+grep -q ',BV15036/GCS-0000001,' "$ITEST_DIR/wl-before.csv" || itest_fail "GCS-0000001 not on the list before its registration"
+wl --kind births --unit 15165 >"$ITEST_DIR/wl-unit.txt" || itest_fail "worklist --unit failed"
+itest_assert_eq "$(grep -c 'GCS-' "$ITEST_DIR/wl-unit.txt")" \
+    "$(psql -XAtq -d order_b -c "SELECT count(*) FROM crvs.birth_certificate WHERE place_commune_code = '15165'")" "births on commune 15165's list"
 publish_registrations
 wait_all
 matches order_b >"$ITEST_DIR/b.txt"
 
 diff "$ITEST_DIR/a.txt" "$ITEST_DIR/b.txt" >&2 || itest_fail "the matches depend on the order"
+
+# After the registrations: the registered births leave the list; every
+# notice stays (its one registration was cancelled); the registration made
+# without a document is on the undocumented list; overdue items only with
+# --overdue; personal IDs masked.
+wl --kind births --csv >"$ITEST_DIR/wl-after.csv" || itest_fail "worklist births failed"
+if grep -q 'GCS-0000001,\|GCS-0000002,' "$ITEST_DIR/wl-after.csv"; then itest_fail "a registered birth is still on the list"; fi
+itest_assert_eq "$(($(wc -l <"$ITEST_DIR/wl-after.csv") - 1))" \
+    "$(psql -XAtq -d order_b -c "SELECT count(*) FROM crvs.birth_certificate WHERE certificate_number NOT IN ('GCS-0000001', 'GCS-0000002')")" \
+    "births on the list after the registrations"
+itest_assert_eq "$(wl --kind deaths --json | jq length)" \
+    "$(psql -XAtq -d order_b -c "SELECT count(*) FROM crvs.death_notice")" "deaths on the list (the registration was cancelled)"
+itest_assert_eq "$(wl --kind undocumented --json | jq -r '.[].record')" "40076/KS-01/2025-0077" "registrations without their document"
+itest_assert_eq "$(wl --kind births --overdue --json | jq length)" \
+    "$(psql -XAtq -d order_b -c "SELECT count(*) FROM crvs.birth_certificate WHERE certificate_number NOT IN ('GCS-0000001', 'GCS-0000002')
+                                 AND birth_date + 60 < (now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date")" "overdue births"
+if cat "$ITEST_DIR"/wl-*.csv "$ITEST_DIR/wl-unit.txt" | grep -qE '[0-9]{12}'; then itest_fail "a worklist shows a full personal ID"; fi
 itest_assert_eq "$(cat "$ITEST_DIR/a.txt")" "00004|LH-01/2025-0002|divorce_judgment|TAND-HN-BD/45/2025/HNGĐ-ST|document
 15165|KS-01/2026-0412|birth_certificate|BV15036/GCS-0000001|document
 40076|KS-01/2025-0077|birth_certificate|BV40004/GCS-0000002|persons" "the matches"
