@@ -106,7 +106,8 @@ int main(int argc, char **argv)
     if (f) fclose(f);
     static const char *const configs[] = {
         ROOT "/deploy/config/birth-certificate.conf", ROOT "/deploy/config/death-notice.conf",
-        ROOT "/deploy/config/divorce-judgment.conf", ROOT "/deploy/config/ctl.conf"};
+        ROOT "/deploy/config/divorce-judgment.conf", ROOT "/deploy/config/civil-registration.conf",
+        ROOT "/deploy/config/ctl.conf"};
     for (size_t i = 0; i < sizeof configs / sizeof *configs; i++) {
         char err[512];
         size_t len;
