@@ -6,6 +6,7 @@
 # columns, a re-sent one is a duplicate, a cancellation is a correction of
 # the same registration, each invalid one is a dead letter with its own
 # reason, and no log holds a personal ID.
+# (Personal IDs are compared in SQL: the test's output shows none.)
 set -euo pipefail
 . "$(dirname "$0")/hub.sh"
 hub_setup
@@ -27,14 +28,14 @@ itest_assert_eq "$(q "SELECT string_agg(reason, ', ' ORDER BY reason) FROM crvs.
     "validation.event_date, validation.office, validation.persons, validation.source_document" "dead letters by reason"
 
 row() { q "SELECT $2 FROM crvs.civil_registration WHERE registration_number = '$1'"; }
-itest_assert_eq "$(row KS-01/2026-0412 "office_code || ' ' || registration_date || ' ' || event_date || ' ' || subject_personal_id || ' ' || mother_personal_id || ' ' || source_kind || ' ' || source_issuer || '/' || source_number || ' ' || cardinality(quality_flags)")" \
-    "15165 2026-11-05 2026-10-22 015226000123 027195691832 BIRTH_CERTIFICATE BV15036/GCS-0000001 0" "birth from its certificate"
+itest_assert_eq "$(row KS-01/2026-0412 "office_code || ' ' || registration_date || ' ' || event_date || ' ' || (subject_personal_id = '015226000123') || ' ' || (mother_personal_id = '027195691832') || ' ' || source_kind || ' ' || source_issuer || '/' || source_number || ' ' || cardinality(quality_flags)")" \
+    "15165 2026-11-05 2026-10-22 true true BIRTH_CERTIFICATE BV15036/GCS-0000001 0" "birth from its certificate"
 itest_assert_eq "$(row KS-01/2025-0077 "late_registration || ' ' || array_to_string(quality_flags, ',') || ' ' || coalesce(source_kind, '-')")" \
     "true source_document_missing -" "late home birth without a certificate"
-itest_assert_eq "$(row LH-01/2025-0002 "event_date || ' ' || spouse_a_personal_id || ' ' || spouse_b_personal_id || ' ' || source_issuer || '/' || source_number")" \
-    "2025-04-10 001085004512 001187019833 TAND-HN-BD/45/2025/HNGĐ-ST" "divorce recorded from its judgment"
-itest_assert_eq "$(row KH-01/2026-0009 "coalesce(event_date::text, '-') || ' ' || spouse_a_personal_id || ' ' || cardinality(quality_flags)")" \
-    "- 001092004871 0" "marriage"
+itest_assert_eq "$(row LH-01/2025-0002 "event_date || ' ' || (spouse_a_personal_id = '001085004512') || ' ' || (spouse_b_personal_id = '001187019833') || ' ' || source_issuer || '/' || source_number")" \
+    "2025-04-10 true true TAND-HN-BD/45/2025/HNGĐ-ST" "divorce recorded from its judgment"
+itest_assert_eq "$(row KH-01/2026-0009 "coalesce(event_date::text, '-') || ' ' || (spouse_a_personal_id = '001092004871') || ' ' || cardinality(quality_flags)")" \
+    "- true 0" "marriage"
 itest_assert_eq "$(q "SELECT count(*) FROM crvs.civil_registration WHERE document->'persons'->0->>'name' <> normalize(document->'persons'->0->>'name', NFC)")" 0 \
     "names NFC in the documents"
 
